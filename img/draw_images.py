@@ -1,0 +1,100 @@
+"""Draw the book's own images into img/: the network diagram, the logo and the favicon.
+
+Run from the repository root with ``python img/draw_images.py`` (``make images``); the
+output is deterministic, so a re-run leaves git clean unless this script changed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Circle, FancyArrowPatch  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+BLUE, ORANGE, GREEN, GREY = "#0072B2", "#D55E00", "#009E73", "#4D4D4D"
+SAVE = {"metadata": {"Software": None}, "dpi": 100}
+
+
+def network_diagram() -> Figure:
+    """A fully connected network: inputs, one hidden layer, ten class scores."""
+    layers = [("input: 784 pixels", 6, BLUE), ("hidden: 100 values", 5, GREEN), ("output: 10 scores", 4, ORANGE)]
+    figure = Figure(figsize=(8, 4.6))
+    ax = figure.add_axes((0, 0, 1, 1))
+    ax.set(xlim=(0, 10), ylim=(-0.8, 6.3), aspect="equal")
+    ax.set_axis_off()
+    columns = [1.5, 5.0, 8.5]
+    positions = []
+    for (label, count, colour), x in zip(layers, columns, strict=True):
+        ys = [3 + (i - (count - 1) / 2) * 0.85 for i in range(count)]
+        positions.append([(x, y) for y in ys])
+        ax.text(x, 5.95, label, ha="center", va="center", fontsize=12, color=GREY)
+        ax.text(x, 0.3, "⋮", ha="center", va="center", fontsize=14, color=GREY)
+        for y in ys:
+            ax.add_patch(Circle((x, y), 0.28, facecolor=colour, edgecolor="white", linewidth=1.5, zorder=3))
+    for left, right in zip(positions, positions[1:], strict=False):
+        for start in left:
+            for end in right:
+                ax.plot([start[0], end[0]], [start[1], end[1]], color=GREY, linewidth=0.6, alpha=0.45, zorder=1)
+    for x_from, x_to, text in [(1.9, 4.6, "h = M₁x + b₁"), (5.4, 8.1, "s = M₂h + b₂")]:
+        ax.add_patch(
+            FancyArrowPatch((x_from, -0.6), (x_to, -0.6), arrowstyle="-|>", mutation_scale=14, color=GREY)
+        )
+        ax.text((x_from + x_to) / 2, -0.45, text, ha="center", va="bottom", fontsize=11, color="black")
+    return figure
+
+
+def logo_pixels() -> list[str]:
+    """A 12×12 handwritten-looking seven, one string per row ('#' is ink)."""
+    return [
+        "............",
+        "..########..",
+        "..#########.",
+        "........###.",
+        ".......###..",
+        "......###...",
+        ".....###....",
+        "....###.....",
+        "....##......",
+        "...###......",
+        "...##.......",
+        "............",
+    ]
+
+
+def logo(size: float) -> Figure:
+    """The logo: a pixelated seven in tensor-grid cells, as the models see digits."""
+    rows = logo_pixels()
+    figure = Figure(figsize=(size, size))
+    ax = figure.add_axes((0, 0, 1, 1))
+    ax.set(xlim=(0, 12), ylim=(0, 12), aspect="equal")
+    ax.set_axis_off()
+    for r, row in enumerate(rows):
+        for c, cell in enumerate(row):
+            colour = ORANGE if cell == "#" else "#E8EEF4"
+            ax.add_patch(matplotlib.patches.Rectangle((c + 0.06, 11 - r + 0.06), 0.88, 0.88, color=colour))
+    return figure
+
+
+def main(folder: Path = HERE) -> list[Path]:
+    """Write every drawn image into ``folder`` and return their paths."""
+    outputs = {
+        "nn.png": network_diagram(),
+        "logo.png": logo(2.0),
+        "favicon.png": logo(0.32),
+    }
+    written = []
+    for name, figure in outputs.items():
+        path = folder / name
+        figure.savefig(path, transparent=name != "nn.png", facecolor="white" if name == "nn.png" else "none", **SAVE)
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for written in main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE):
+        print(written)

@@ -1,0 +1,104 @@
+"""The book's figures.
+
+Each function returns a Matplotlib ``Figure`` without touching pyplot, so a notebook shows it
+once (as the cell's value) and a script can ``savefig`` it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from matplotlib.figure import Figure
+
+from .evaluation import Predictions
+
+#: Colours that stay distinguishable for readers with colour-blindness (Okabe–Ito).
+RIGHT_COLOUR = "#0072B2"
+WRONG_COLOUR = "#D55E00"
+
+
+def digit_grid(
+    images: torch.Tensor,
+    titles: Sequence[str],
+    *,
+    columns: int = 6,
+    colours: Sequence[str] | None = None,
+    size: float = 1.6,
+) -> Figure:
+    """Draw images ``(N, 1, 28, 28)`` or ``(N, 28, 28)`` in a grid, each under its title."""
+    if len(images) != len(titles):
+        raise ValueError(f"{len(images)} images but {len(titles)} titles")
+    if len(images) == 0:
+        raise ValueError("no images to draw")
+    pixels = images.detach().cpu().reshape(len(images), *images.shape[-2:]).numpy()
+    rows = -(-len(pixels) // columns)
+    figure = Figure(figsize=(columns * size, rows * (size + 0.35)), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        ax.set_axis_off()
+        if index < len(pixels):
+            ax.imshow(pixels[index], cmap="gray_r")
+            ax.set_title(titles[index], fontsize=9, color=colours[index] if colours else "black")
+    return figure
+
+
+def show_digits(images: torch.Tensor, labels: torch.Tensor, *, columns: int = 6) -> Figure:
+    """Draw digits with their true labels as titles."""
+    return digit_grid(images, [f"label {int(label)}" for label in labels], columns=columns)
+
+
+def show_predictions(images: torch.Tensor, predictions: Predictions, *, columns: int = 8) -> Figure:
+    """Draw digits titled with the prediction; wrong ones are orange and marked with the truth."""
+    titles, colours = [], []
+    for guess, truth in zip(predictions.predicted.tolist(), predictions.labels.tolist(), strict=True):
+        right = guess == truth
+        titles.append(f"{guess}" if right else f"{guess} (true {truth}) ✗")
+        colours.append(RIGHT_COLOUR if right else WRONG_COLOUR)
+    return digit_grid(images, titles, columns=columns, colours=colours)
+
+
+def show_confident_mistakes(
+    images: torch.Tensor, predictions: Predictions, indices: torch.Tensor, *, columns: int = 6
+) -> Figure:
+    """Draw the mistakes at ``indices`` titled with guess, its probability and the truth."""
+    titles = [
+        f"{int(predictions.predicted[i])} at {predictions.confidence[i]:.0%}, true {int(predictions.labels[i])}"
+        for i in indices.tolist()
+    ]
+    return digit_grid(images[indices], titles, columns=columns, colours=[WRONG_COLOUR] * len(titles), size=1.9)
+
+
+def plot_history(histories: Mapping[str, pd.DataFrame]) -> Figure:
+    """Plot training and test loss, and test accuracy, per epoch for one or more runs."""
+    figure = Figure(figsize=(11, 4), layout="constrained")
+    loss_ax, accuracy_ax = figure.subplots(1, 2)
+    for (name, history), colour in zip(histories.items(), ("#0072B2", "#D55E00", "#009E73", "#CC79A7"), strict=False):
+        loss_ax.plot(history["epoch"], history["train_loss"], "o-", color=colour, label=f"{name}, training")
+        loss_ax.plot(history["epoch"], history["test_loss"], "s--", color=colour, label=f"{name}, test")
+        accuracy_ax.plot(history["epoch"], 100 * history["test_accuracy"], "o-", color=colour, label=name)
+    loss_ax.set(xlabel="epoch", ylabel="mean negative log-likelihood", title="Loss", yscale="log")
+    accuracy_ax.set(xlabel="epoch", ylabel="test accuracy (%)", title="Test accuracy")
+    for ax in (loss_ax, accuracy_ax):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    return figure
+
+
+def plot_confusion_matrix(matrix: torch.Tensor) -> Figure:
+    """Draw a confusion matrix (rows: true class, columns: predicted) with its counts."""
+    counts = matrix.cpu().numpy()
+    figure = Figure(figsize=(7, 6), layout="constrained")
+    ax = figure.subplots()
+    # A log scale keeps the rare mistakes visible next to the large diagonal.
+    image = ax.imshow(np.log1p(counts), cmap="Blues")
+    threshold = np.log1p(counts).max() / 2
+    for (row, column), count in np.ndenumerate(counts):
+        colour = "white" if np.log1p(count) > threshold else "black"
+        ax.text(column, row, str(count), ha="center", va="center", fontsize=8, color=colour)
+    classes = range(counts.shape[0])
+    ax.set(xticks=classes, yticks=classes, xlabel="predicted class", ylabel="true class")
+    figure.colorbar(image, ax=ax, label="log(1 + count)")
+    return figure
