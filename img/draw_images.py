@@ -6,14 +6,15 @@ output is deterministic, so a re-run leaves git clean unless this script changed
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Circle, FancyArrowPatch  # noqa: E402
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle, FancyArrowPatch
 
 HERE = Path(__file__).resolve().parent
 BLUE, ORANGE, GREEN, GREY = "#0072B2", "#D55E00", "#009E73", "#4D4D4D"
@@ -21,7 +22,7 @@ SAVE = {"metadata": {"Software": None}, "dpi": 100}
 
 
 def network_diagram() -> Figure:
-    """A fully connected network: inputs, one hidden layer, ten class scores."""
+    """Draw a fully connected network: inputs, one hidden layer, ten class scores."""
     layers = [("input: 784 pixels", 6, BLUE), ("hidden: 100 values", 5, GREEN), ("output: 10 scores", 4, ORANGE)]
     figure = Figure(figsize=(8, 4.6))
     ax = figure.add_axes((0, 0, 1, 1))
@@ -36,20 +37,18 @@ def network_diagram() -> Figure:
         ax.text(x, 0.3, "⋮", ha="center", va="center", fontsize=14, color=GREY)
         for y in ys:
             ax.add_patch(Circle((x, y), 0.28, facecolor=colour, edgecolor="white", linewidth=1.5, zorder=3))
-    for left, right in zip(positions, positions[1:], strict=False):
+    for left, right in itertools.pairwise(positions):
         for start in left:
             for end in right:
                 ax.plot([start[0], end[0]], [start[1], end[1]], color=GREY, linewidth=0.6, alpha=0.45, zorder=1)
     for x_from, x_to, text in [(1.9, 4.6, "h = M₁x + b₁"), (5.4, 8.1, "s = M₂h + b₂")]:
-        ax.add_patch(
-            FancyArrowPatch((x_from, -0.6), (x_to, -0.6), arrowstyle="-|>", mutation_scale=14, color=GREY)
-        )
+        ax.add_patch(FancyArrowPatch((x_from, -0.6), (x_to, -0.6), arrowstyle="-|>", mutation_scale=14, color=GREY))
         ax.text((x_from + x_to) / 2, -0.45, text, ha="center", va="bottom", fontsize=11, color="black")
     return figure
 
 
 def logo_pixels() -> list[str]:
-    """A 12×12 handwritten-looking seven, one string per row ('#' is ink)."""
+    """Return a 12×12 handwritten-looking seven, one string per row ('#' is ink)."""
     return [
         "............",
         "..########..",
@@ -67,7 +66,7 @@ def logo_pixels() -> list[str]:
 
 
 def logo(size: float) -> Figure:
-    """The logo: a pixelated seven in tensor-grid cells, as the models see digits."""
+    """Draw the logo: a pixelated seven in tensor-grid cells, as the models see digits."""
     rows = logo_pixels()
     figure = Figure(figsize=(size, size))
     ax = figure.add_axes((0, 0, 1, 1))

@@ -17,6 +17,13 @@ class Predictions:
     probabilities: torch.Tensor  # (N, 10)
     labels: torch.Tensor  # (N,)
 
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: slice | torch.Tensor) -> Predictions:
+        """Return the predictions of a subset of the images, in the order of ``index``."""
+        return Predictions(self.probabilities[index], self.labels[index])
+
     @property
     def predicted(self) -> torch.Tensor:
         """The most probable class of each image."""

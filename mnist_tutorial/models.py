@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -21,20 +22,26 @@ class LinearClassifier(nn.Module):
         self.layer_2 = nn.Linear(100, 100)
         self.layer_3 = nn.Linear(100, 10)
 
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        """Map a batch ``(N, 1, 28, 28)`` to raw class scores ``(N, 10)``."""
+        return self.layer_3(self.layer_2(self.layer_1(torch.flatten(images, 1))))
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Map a batch ``(N, 1, 28, 28)`` to log-probabilities ``(N, 10)``."""
-        out = torch.flatten(images, 1)
-        out = self.layer_3(self.layer_2(self.layer_1(out)))
-        return F.log_softmax(out, dim=1)
+        return F.log_softmax(self.logits(images), dim=1)
 
 
 class FastDropout(nn.Module):
     """Dropout with the semantics of ``nn.Dropout``, drawing its random mask more cheaply.
 
-    In training, each value is zeroed with probability ``p`` (to a resolution of 1/65536) and
-    the rest are scaled by ``1 / (1 - p)``; in evaluation the input passes unchanged. The
-    mask comes from 16-bit slices of 64-bit random integers: four values per draw of the
-    seeded generator instead of one, which on a CPU is several times faster.
+    In training, each value is zeroed with probability ``p`` (rounded to a multiple of 1/256)
+    and the rest are scaled by ``1 / (1 - p)``; in evaluation the input passes unchanged.
+
+    On the CPU, PyTorch draws random numbers one at a time from a Mersenne Twister, which made
+    dropout's masks a fifth of the convolutional model's training time. This layer draws
+    random bytes in bulk from NumPy's PCG64 generator, seeded from PyTorch's generator on first
+    use (so ``torch.manual_seed`` still makes runs repeat), and builds the mask with NumPy. On
+    other devices it uses PyTorch's own (fast, on-device) generator.
     """
 
     def __init__(self, p: float) -> None:
@@ -42,17 +49,23 @@ class FastDropout(nn.Module):
         if not 0.0 <= p < 1.0:
             raise ValueError(f"dropout probability must be in [0, 1), got {p}")
         self.p = p
+        self._threshold = round(p * 256)
+        self._bits: np.random.BitGenerator | None = None
 
     def forward(self, values: torch.Tensor) -> torch.Tensor:
         """Zero a random fraction ``p`` of ``values`` and rescale the rest (training only)."""
         if not self.training or self.p == 0.0:
             return values
+        scale = 1.0 / (1.0 - self.p)
+        if values.device.type != "cpu":
+            keep = torch.rand(values.shape, device=values.device) >= self._threshold / 256
+            return values * keep.to(values.dtype).mul_(scale)
+        if self._bits is None:
+            self._bits = np.random.PCG64(int(torch.randint(2**62, ())))
         count = values.numel()
-        words = torch.randint(-(2**63), 2**63 - 1, ((count + 3) // 4,), dtype=torch.int64, device=values.device)
-        draws = words.view(torch.int16)[:count].view(values.shape)
-        threshold = round(self.p * 65536) - 32768
-        mask = (draws >= threshold).to(values.dtype).mul_(1.0 / (1.0 - self.p))
-        return values * mask
+        random_bytes = self._bits.random_raw((count + 7) // 8).view(np.uint8)[:count]
+        mask = np.multiply(random_bytes >= self._threshold, np.float32(scale), dtype=np.float32)
+        return values * torch.from_numpy(mask).view(values.shape).to(values.dtype)
 
     def extra_repr(self) -> str:
         """Show ``p`` in the module's printout, as ``nn.Dropout`` does."""
@@ -81,13 +94,17 @@ class ConvClassifier(nn.Module):
         self.layer_4 = nn.Linear(128, 10)
         self.to(memory_format=torch.channels_last)
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """Map a batch ``(N, 1, 28, 28)`` to log-probabilities ``(N, 10)``."""
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        """Map a batch ``(N, 1, 28, 28)`` to raw class scores ``(N, 10)``."""
         images = images.contiguous(memory_format=torch.channels_last)
         out = self.dropout_1(F.relu(F.max_pool2d(self.conv_1(images), 2)))
         out = self.dropout_2(F.relu(F.max_pool2d(self.conv_2(out), 2)))
         out = F.relu(self.layer_3(torch.flatten(out, 1)))
-        return F.log_softmax(self.layer_4(out), dim=1)
+        return self.layer_4(out)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Map a batch ``(N, 1, 28, 28)`` to log-probabilities ``(N, 10)``."""
+        return F.log_softmax(self.logits(images), dim=1)
 
 
 #: The architectures by the names the command line and the checkpoints use.

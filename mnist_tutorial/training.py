@@ -21,7 +21,7 @@ from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import DEFAULT_SEED, TensorBatches, load_split
 from .models import build_model
 from .paths import cache_dir
-from .runtime import pick_device, seed_everything, show_progress
+from .runtime import keep_freed_memory, pick_device, seed_everything, show_progress
 
 #: Batch size of evaluation passes: no gradients are kept, so large batches are cheap.
 EVAL_BATCH_SIZE = 1000
@@ -58,6 +58,7 @@ def train_epoch(
 ) -> float:
     """Run one pass of gradient descent over ``batches``; return the mean batch loss."""
     device = _device_of(model)
+    keep_freed_memory()
     model.train()
     total = torch.zeros((), device=device)
     with tqdm(total=len(batches), desc=description, disable=not show_progress(progress), leave=False) as bar:

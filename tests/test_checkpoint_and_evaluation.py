@@ -36,7 +36,9 @@ def test_a_checkpoint_round_trips_weights_and_metadata(tmp_path):
 
 def test_loading_into_the_wrong_architecture_says_what_the_file_holds(tmp_path):
     path = save_checkpoint(LinearClassifier(), tmp_path / "linear.pt")
-    with pytest.raises(CheckpointError, match="holds a 'linear' model .LinearClassifier.; it cannot be loaded into a Conv"):
+    with pytest.raises(
+        CheckpointError, match="holds a 'linear' model .LinearClassifier.; it cannot be loaded into a Conv"
+    ):
         load_checkpoint(path, ConvClassifier())
 
 
@@ -111,7 +113,9 @@ def test_figures_have_the_panels_and_titles_asked_for(blobs):
 
     import pandas as pd
 
-    history = pd.DataFrame({"epoch": [1, 2], "train_loss": [1, 0.5], "test_loss": [0.9, 0.6], "test_accuracy": [0.8, 0.9]})
+    history = pd.DataFrame(
+        {"epoch": [1, 2], "train_loss": [1, 0.5], "test_loss": [0.9, 0.6], "test_accuracy": [0.8, 0.9]}
+    )
     curves = plots.plot_history({"linear": history, "conv": history})
     assert [ax.get_title() for ax in curves.axes] == ["Loss", "Test accuracy"]
     assert len(curves.axes[0].lines) == 4 and len(curves.axes[1].lines) == 2

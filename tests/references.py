@@ -1,0 +1,124 @@
+"""The executed reference notebooks that nbval compares the chapters against.
+
+``python -m tests.references write [CHAPTER ...]`` (``make references``) executes the MyST
+chapters listed in ``_toc.yml`` and stores them, outputs included, as
+``tests/notebooks/<chapter>.ipynb``. ``check`` reports chapters whose code has drifted from
+their reference.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import jupytext
+import nbformat
+import yaml
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+BOOK = ROOT / "book"
+REFERENCES = ROOT / "tests" / "notebooks"
+REFRESH = "make references"
+#: Metadata that changes from run to run without meaning anything.
+VOLATILE_CELL_METADATA = ("execution",)
+
+
+def toc_files() -> list[str]:
+    """The chapter files of ``_toc.yml``, in reading order."""
+    files: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key in ("root", "file"):
+                if key in node:
+                    files.append(node[key])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(yaml.safe_load((ROOT / "_toc.yml").read_text()))
+    return files
+
+
+def chapters() -> list[Path]:
+    """The chapters that are notebooks (MyST files with a kernel), in reading order."""
+    paths = [ROOT / f"{name}.md" for name in toc_files()]
+    return [path for path in paths if "kernelspec" in jupytext.read(path).metadata]
+
+
+def reference_for(chapter: Path) -> Path:
+    """Where the executed reference of ``chapter`` is stored."""
+    return REFERENCES / f"{chapter.stem}.ipynb"
+
+
+def code_cells(notebook: nbformat.NotebookNode) -> list[tuple[str, list[str]]]:
+    """The source and tags of every code cell: what must agree between chapter and reference."""
+    return [(cell.source, sorted(cell.metadata.get("tags", []))) for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def execute(chapter: Path, timeout: int = 900) -> nbformat.NotebookNode:
+    """Run ``chapter`` in a fresh kernel of this environment, from the ``book/`` folder."""
+    notebook = jupytext.read(chapter)
+    NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(BOOK)}}
+    ).execute()
+    for cell in notebook.cells:
+        for key in VOLATILE_CELL_METADATA:
+            cell.metadata.pop(key, None)
+    notebook.metadata.pop("widgets", None)
+    return notebook
+
+
+def write(names: list[str]) -> None:
+    """Execute the chapters named (all when none) and store them as references."""
+    selected = [c for c in chapters() if not names or c.stem in names]
+    unknown = set(names) - {c.stem for c in selected}
+    if unknown:
+        raise SystemExit(f"no notebook chapter named {', '.join(sorted(unknown))}")
+    REFERENCES.mkdir(parents=True, exist_ok=True)
+    for chapter in selected:
+        start = time.perf_counter()
+        notebook = execute(chapter)
+        nbformat.write(notebook, reference_for(chapter))
+        print(f"{reference_for(chapter).relative_to(ROOT)}: {time.perf_counter() - start:.1f} s", flush=True)
+
+
+def drifted() -> list[str]:
+    """Describe each chapter whose code cells differ from its reference (or lack one)."""
+    problems = []
+    for chapter in chapters():
+        reference = reference_for(chapter)
+        if not reference.is_file():
+            problems.append(f"{chapter.name}: no reference {reference.relative_to(ROOT)}")
+            continue
+        ours, theirs = code_cells(jupytext.read(chapter)), code_cells(nbformat.read(reference, as_version=4))
+        if ours != theirs:
+            first = next(
+                (i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b), min(len(ours), len(theirs))
+            )
+            problems.append(f"{chapter.name}: code cell {first + 1} differs from {reference.relative_to(ROOT)}")
+    return problems
+
+
+def main(argv: list[str]) -> int:
+    """Command line: ``write [CHAPTER ...]`` or ``check``."""
+    if argv[:1] == ["write"]:
+        write(argv[1:])
+        return 0
+    if argv == ["check"]:
+        problems = drifted()
+        for problem in problems:
+            print(problem)
+        if problems:
+            print(f"refresh the references with: {REFRESH}")
+        return 1 if problems else 0
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
