@@ -1,19 +1,30 @@
 """The book's figures.
 
-Each function returns a Matplotlib ``Figure`` without touching pyplot, so a notebook shows it
-once (as the cell's value) and a script can ``savefig`` it.
+Each function returns a Matplotlib figure without touching pyplot's global state, so a notebook
+shows it once (as the cell's value) and a script can ``savefig`` it.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
-from matplotlib.figure import Figure
+from matplotlib import figure
 
 from .evaluation import Predictions
+
+
+class Figure(figure.Figure):
+    """A Matplotlib figure that Jupyter draws as a PNG even when pyplot never made a figure."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", bbox_inches="tight")
+        return buffer.getvalue()
+
 
 #: Colours that stay distinguishable for readers with colour-blindness (Okabe–Ito).
 RIGHT_COLOUR = "#0072B2"
