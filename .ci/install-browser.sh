@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# What tests/test_browser.py needs besides .venv: Debian's Chromium and chromedriver (apt), and axe-core and
+# MathJax from package-lock.json (npm ci). Installs only what is missing; exits non-zero when anything fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    sudo="sudo"
+fi
+
+packages=()
+[ -x /usr/bin/chromium ] || packages+=(chromium)
+[ -x /usr/bin/chromedriver ] || packages+=(chromium-driver)
+command -v npm >/dev/null || packages+=(npm)
+if [ ${#packages[@]} -gt 0 ]; then
+    echo "install-browser: apt-get install ${packages[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
+
+if [ ! -f node_modules/axe-core/axe.min.js ] || [ ! -d node_modules/mathjax/es5 ]; then
+    echo "install-browser: npm ci"
+    npm ci --no-audit --no-fund --loglevel=error
+fi
+
+/usr/bin/chromium --version 2>/dev/null  # its Debian wrapper prints a harmless shell warning
+/usr/bin/chromedriver --version
+echo "install-browser: axe-core $(node -p 'require("./node_modules/axe-core/package.json").version')," \
+    "mathjax $(node -p 'require("./node_modules/mathjax/package.json").version')"

@@ -1,0 +1,200 @@
+"""Helpers of the browser tests: the table of contents, what each chapter source promises, a local server, Chromium."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import http.server
+import json
+import os
+import re
+import threading
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+HTML = REPO / "_build" / "html"
+SCREENSHOTS = REPO / "_build" / "screenshots"
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+# Debian's packages by default; CI runners with Google Chrome set CHROME_BIN and CHROMEDRIVER.
+CHROMIUM = Path(os.environ.get("CHROME_BIN", "/usr/bin/chromium"))
+CHROMEDRIVER = Path(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
+
+# The pages load MathJax from this CDN; the server answers those requests from the npm copy in node_modules/,
+# so that math renders (and is checked) without internet. Any other off-site resource fails to load.
+CDN = "https://cdn.jsdelivr.net/npm/"
+CDN_MIRROR = "/__cdn__/npm/"
+
+_CODE_CELL = re.compile(r"^`{3,}\{code-cell\}[^\n]*\n(---\n.*?\n---\n|(?::[\w-]+:[^\n]*\n)*)", re.MULTILINE | re.DOTALL)
+_IMAGE_DIRECTIVE = re.compile(r"^[`:]{3,}\{(?:image|figure)\}", re.MULTILINE)
+_MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]+\)")
+
+
+def toc_files(toc: Path = REPO / "_toc.yml") -> list[str]:
+    """The toc's documents (`root`, then every `file` in parts, chapters and sections), in reading order."""
+    data = yaml.safe_load(toc.read_text(encoding="utf-8"))
+    files = [data["root"]]
+
+    def walk(entries: list[dict[str, Any]]) -> None:
+        for entry in entries:
+            if "file" in entry:
+                files.append(entry["file"])
+            for key in ("parts", "chapters", "sections"):
+                walk(entry.get(key, []))
+
+    walk([data])
+    return [re.sub(r"\.(md|ipynb)$", "", file) for file in files]
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a chapter's source promises its page: figures, visible code cells, a notebook to download."""
+
+    figures: int
+    code_cells: int
+    notebook: bool
+
+
+def _source_path(file: str) -> Path:
+    for suffix in (".md", ".ipynb"):
+        if (REPO / f"{file}{suffix}").is_file():
+            return REPO / f"{file}{suffix}"
+    raise FileNotFoundError(f"no source for toc entry {file!r}")
+
+
+def source_of(file: str) -> Source:
+    """Count a source's figures (cells with a `mystnb: figure:` option, image directives, Markdown images)."""
+    path = _source_path(file)
+    if path.suffix == ".ipynb":
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        code = [cell.get("metadata", {}) for cell in cells if cell["cell_type"] == "code"]
+        markdown = "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "markdown")
+        return Source(figures=_count_figures(code, markdown), code_cells=_visible(code), notebook=True)
+    text = path.read_text(encoding="utf-8")
+    code = [_cell_options(block) for block in _CODE_CELL.findall(text)]
+    front = text.split("\n---\n", 1)[0] if text.startswith("---\n") else ""
+    return Source(figures=_count_figures(code, text), code_cells=_visible(code), notebook="kernelspec:" in front)
+
+
+def _cell_options(block: str) -> dict[str, Any]:
+    """A code cell's options, written either as a YAML block between `---` lines or as `:key: value` lines."""
+    if block.startswith("---"):
+        return yaml.safe_load(block[4:-5]) or {}
+    return yaml.safe_load("\n".join(line[1:] for line in block.splitlines())) or {}
+
+
+def _count_figures(code: list[dict[str, Any]], markdown: str) -> int:
+    """Cells that make a figure (`mystnb: figure:`) plus image directives and Markdown images."""
+    cells = sum(isinstance(o.get("mystnb"), dict) and "figure" in o["mystnb"] for o in code)
+    return cells + len(_IMAGE_DIRECTIVE.findall(markdown)) + len(_MARKDOWN_IMAGE.findall(markdown))
+
+
+def _visible(code: list[dict[str, Any]]) -> int:
+    """How many code cells show their input on the page."""
+    return sum(not set(o.get("tags") or []) & {"remove-cell", "remove-input"} for o in code)
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Serves the built book quietly; answers the CDN's MathJax from node_modules/."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep the test output clean."""
+
+    def translate_path(self, path: str) -> str:
+        """Map `/__cdn__/npm/PACKAGE@VERSION/FILE` to `node_modules/PACKAGE/FILE`."""
+        if path.startswith(CDN_MIRROR):
+            package, _, rest = path[len(CDN_MIRROR) :].partition("/")
+            modules = REPO / "node_modules"
+            local = (modules / package.split("@")[0] / rest.split("?")[0]).resolve()
+            return str(local) if local.is_relative_to(modules) else str(modules / "missing")
+        return super().translate_path(path)
+
+    def do_GET(self) -> None:
+        """Send HTML pages with the CDN's address replaced by the mirror's."""
+        local = Path(self.translate_path(self.path))
+        if local.suffix != ".html" or not local.is_file():
+            return super().do_GET()
+        body = local.read_bytes().replace(CDN.encode(), CDN_MIRROR.encode())
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        return None
+
+
+def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    """Serve `root` on a free port of 127.0.0.1 from a daemon thread; return the server and its base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+def status(url: str) -> int:
+    """The HTTP status of a GET of `url`."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def missing_browser() -> str | None:
+    """Why Chromium cannot be driven here, or None."""
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            return f"{path} not found: run .ci/install-browser.sh (apt-get install chromium chromium-driver)"
+    return None
+
+
+def start_chrome(profile: Path) -> Any:
+    """Start headless Debian Chromium with a fresh profile; only 127.0.0.1 resolves, so nothing leaves the machine."""
+    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must never download a browser or driver
+    os.environ["SE_AVOID_STATS"] = "true"
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,900",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+
+
+def screenshot(driver: Any, path: Path, width: int = 1280) -> None:
+    """Save a PNG of the whole page: the viewport is made as tall as the document (DevTools' own full-page capture
+    catches the theme's sidebars mid-relayout), then set back."""
+    settle = "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done(null)));"
+    height = 0
+    for _ in range(3):  # the document's height changes a little with the viewport's
+        wanted = min(int(driver.execute_script("return document.documentElement.scrollHeight")), 30000)
+        if wanted == height:
+            break
+        height = wanted
+        metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+        driver.execute_async_script(settle)
+    try:
+        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(base64.b64decode(shot["data"]))

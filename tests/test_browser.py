@@ -1,0 +1,351 @@
+"""The built book in a real browser: pages, figures, links, search, navigation, theme, copy buttons, accessibility.
+
+Needs `_build/html` (`make book`), Debian's Chromium and chromedriver, and `npm ci` (axe-core, MathJax);
+`.ci/install-browser.sh` installs the last two. Without them the tests fail when `CI` is set and skip otherwise.
+Each page is visited once, as a first-time visitor; what the checks need is recorded then, with a full-page
+screenshot in `_build/screenshots/`.
+"""
+
+from __future__ import annotations
+
+import html.parser
+import os
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser_support import AXE, HTML, REPO, SCREENSHOTS, missing_browser, screenshot, serve, source_of, status
+from tests.browser_support import start_chrome as _start_chrome
+from tests.browser_support import toc_files as _toc_files
+
+pytestmark = pytest.mark.book
+
+PAGES = _toc_files()
+SERIOUS = {"serious", "critical"}
+
+# Wait for the page, its images and MathJax's first typesetting, then report what the checks need.
+_SETTLE = """
+const done = arguments[arguments.length - 1];
+(async () => {
+  if (document.readyState !== "complete") await new Promise(r => addEventListener("load", r, {once: true}));
+  const pending = Array.from(document.images).filter(i => !i.complete);
+  await Promise.all(pending.map(i => new Promise(r => { i.onload = i.onerror = r; })));
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+})().then(() => done(null), e => done(String(e)));
+"""
+_COLLECT = """
+const article = document.querySelector("article.bd-article") || document.body;
+const header = document.querySelector(".bd-header-article") || document.body;
+const sidebar = document.querySelector("nav.bd-docs-nav") || document.querySelector(".bd-sidebar-primary");
+return {
+  images: Array.from(document.images, i => ({
+    src: i.getAttribute("src"), loaded: i.complete && i.naturalWidth > 0, inArticle: article.contains(i),
+    alt: (i.getAttribute("alt") || "").trim(),
+    caption: ((i.closest("figure") || {querySelector: () => null}).querySelector("figcaption") || {}).textContent || "",
+  })),
+  links: Array.from(document.querySelectorAll("a[href]"), a => ({
+    href: a.getAttribute("href"), url: a.href, inArticle: article.contains(a),
+    button: a.matches(".btn, [role=button], [data-bs-toggle], .dropdown-item"),
+    self: a.matches(".navbar-brand") || !!a.closest(".current, [aria-current]"),
+  })),
+  sidebar: sidebar ? Array.from(sidebar.querySelectorAll("a[href]"), a => a.href) : [],
+  next: (document.querySelector("a.right-next") || {}).href || null,
+  notebooks: Array.from(header.querySelectorAll('a[href$=".ipynb"]'), a => a.href),
+  cellInputs: article.querySelectorAll(".cell_input").length,
+  withoutCopy: Array.from(article.querySelectorAll("div.highlight"))
+    .filter(d => !d.querySelector("button.copybtn")).length,
+  mathErrors: Array.from(document.querySelectorAll("mjx-merror"), e => e.textContent).slice(0, 5),
+};
+"""
+_AXE = """
+const done = arguments[arguments.length - 1];
+axe.run(document, {resultTypes: ["violations"]}).then(r => done(r.violations.map(v => ({
+  id: v.id, impact: v.impact, help: v.help,
+  nodes: v.nodes.map(n => ({target: n.target.join(" "), html: n.html.slice(0, 160)})),
+}))), e => done([{id: "axe-error", impact: "critical", help: String(e), nodes: []}]));
+"""
+
+
+@dataclass(repr=False)
+class Snapshot:
+    """What one visit to a page showed."""
+
+    url: str
+    status: int
+    errors: list[str]
+    data: dict[str, Any]
+    violations: list[dict[str, Any]]
+
+    def __repr__(self) -> str:
+        """Keep assertion messages short."""
+        return f"Snapshot({self.url})"
+
+
+class Book:
+    """The served book and one browser; pages are visited lazily, once each."""
+
+    def __init__(self, base: str, driver: Any) -> None:
+        self.base, self.driver = base, driver
+        self.snapshots: dict[str, Snapshot] = {}
+        self.axe = AXE.read_text(encoding="utf-8")
+
+    def url(self, page: str) -> str:
+        """The served URL of a toc document."""
+        return urllib.parse.urljoin(self.base, f"{page}.html")
+
+    def visit(self, url: str) -> list[str]:
+        """Open `url` as a first-time visitor (empty storage) and return the browser's SEVERE log entries."""
+        if self.driver.current_url.startswith(self.base):
+            self.driver.execute_script("localStorage.clear(); sessionStorage.clear();")
+        self.driver.get_log("browser")
+        self.driver.get(url)
+        problem = self.driver.execute_async_script(_SETTLE)
+        errors = [entry["message"] for entry in self.driver.get_log("browser") if entry["level"] == "SEVERE"]
+        return errors + ([f"page did not settle: {problem}"] if problem else [])
+
+    def snapshot(self, page: str) -> Snapshot:
+        """Visit a toc page once: console errors, what it shows, axe's violations, a screenshot."""
+        if page not in self.snapshots:
+            url = self.url(page)
+            code = status(url)
+            errors = self.visit(url)
+            data = self.driver.execute_script(_COLLECT)
+            errors += [f"MathJax error: {text}" for text in data["mathErrors"]]
+            self.driver.execute_script(self.axe)
+            violations = self.driver.execute_async_script(_AXE)
+            screenshot(self.driver, SCREENSHOTS / f"{page}.png")
+            self.snapshots[page] = Snapshot(url, code, errors, data, violations)
+        return self.snapshots[page]
+
+
+def _unavailable(reason: str) -> None:
+    """Fail in CI, skip elsewhere."""
+    if os.environ.get("CI"):
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Book]:
+    """Serve `_build/html` on 127.0.0.1 and start one headless Chromium for the whole module."""
+    if not (HTML / "index.html").is_file():
+        _unavailable(f"{HTML} has no built book: run `make book` first")
+    if problem := missing_browser():
+        _unavailable(problem)
+    if not (AXE.is_file() and (REPO / "node_modules" / "mathjax" / "es5").is_dir()):
+        _unavailable("node_modules lacks axe-core or mathjax: run `npm ci` (or .ci/install-browser.sh)")
+    from selenium.common.exceptions import WebDriverException
+
+    server, base = serve(HTML)
+    try:
+        driver = _start_chrome(tmp_path_factory.mktemp("chromium-profile"))
+    except WebDriverException as error:
+        server.shutdown()
+        _unavailable(f"Chromium could not be started: {error.msg}")
+    driver.set_script_timeout(60)
+    try:
+        yield Book(base, driver)
+    finally:
+        driver.quit()
+        server.shutdown()
+
+
+@cache
+def _anchors(url: str) -> frozenset[str]:
+    """The ids and names in the static HTML of a served page."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode("utf-8", "replace")
+    found: set[str] = set()
+
+    class Parser(html.parser.HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found.update(value for key, value in attrs if key in ("id", "name") and value)
+
+    Parser().feed(text)
+    return frozenset(found)
+
+
+@cache
+def _status(url: str) -> int:
+    return status(url)
+
+
+def _page(url: str) -> str:
+    """A URL without its query and fragment."""
+    return urllib.parse.urlsplit(url)._replace(query="", fragment="").geturl()
+
+
+# 1. pages load, without console errors
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_loads_without_console_errors(book: Book, page: str) -> None:
+    shot = book.snapshot(page)
+    assert shot.status == 200, f"{shot.url} answered {shot.status}"
+    if shot.errors:
+        pytest.fail(f"{page}: console errors:\n" + "\n".join(shot.errors), pytrace=False)
+
+
+# 2. images load; figures are where the sources put them, with text alternatives
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_images_load(book: Book, page: str) -> None:
+    broken = [image["src"] for image in book.snapshot(page).data["images"] if not image["loaded"]]
+    assert not broken, f"{page}: images that did not load: {broken}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_chapter_shows_its_figures(book: Book, page: str) -> None:
+    expected = source_of(page).figures
+    shown = sum(image["inArticle"] for image in book.snapshot(page).data["images"])
+    assert shown >= expected, f"{page}: the source makes {expected} figures/images, the page shows {shown} <img>"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_figures_have_alt_text_or_caption(book: Book, page: str) -> None:
+    images = book.snapshot(page).data["images"]
+    bare = [i["src"] for i in images if i["inArticle"] and not i["alt"] and not i["caption"].strip()]
+    assert not bare, f"{page}: images with neither alt text nor a caption: {bare}"
+
+
+# 3. links
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_internal_links_and_anchors_resolve(book: Book, page: str) -> None:
+    problems = []
+    for link in book.snapshot(page).data["links"]:
+        url = link["url"]
+        if not url.startswith(book.base) or link["href"] in ("", "#"):
+            continue
+        target, fragment = _page(url), urllib.parse.unquote(urllib.parse.urlsplit(url).fragment)
+        if (code := _status(target)) != 200:
+            problems.append(f"{link['href']} -> HTTP {code}")
+        elif fragment and target.endswith(".html") and fragment not in _anchors(target):
+            problems.append(f"{link['href']} -> no element with id or name {fragment!r}")
+    assert not problems, f"{page}: broken links:\n" + "\n".join(sorted(set(problems)))
+
+
+def _goes_nowhere(link: dict[str, Any]) -> bool:
+    """An empty or `#` href (except the theme's buttons and its links to the page itself), a web link without host..."""
+    href = link["href"].strip()
+    if href in ("", "#"):
+        return link["inArticle"] or not (link["button"] or link["self"])
+    parts = urllib.parse.urlsplit(href)
+    web = parts.scheme in ("http", "https")
+    return (web and not parts.netloc) or (parts.scheme == "mailto" and not parts.path) or parts.scheme == "javascript"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_broken_looking_hrefs(book: Book, page: str) -> None:
+    bad = [link["href"] for link in book.snapshot(page).data["links"] if _goes_nowhere(link)]
+    assert not bad, f"{page}: links that go nowhere: {bad}"
+
+
+# 4. search
+
+
+SEARCHES = [("autograd", "book/02_autograd"), ("confusion matrix", "book/08_evaluation")]
+
+
+@pytest.mark.parametrize(("query", "expected"), SEARCHES)
+def test_search_finds_the_chapter(book: Book, query: str, expected: str) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    book.visit(urllib.parse.urljoin(book.base, "search.html?" + urllib.parse.urlencode({"q": query})))
+    finished = "return (document.querySelector('#search-results .search-summary') || {}).textContent || ''"
+    WebDriverWait(book.driver, 30).until(lambda d: d.execute_script(finished).strip())
+    hits = book.driver.execute_script("return Array.from(document.querySelectorAll('#search-results a'), a => a.href)")
+    assert book.url(expected) in {_page(hit) for hit in hits}, f"search for {query!r} did not find {expected}: {hits}"
+
+
+# 5. navigation
+
+
+def test_next_links_follow_the_toc(book: Book) -> None:
+    urls = [book.url(page) for page in PAGES]
+    sequence = [urls[0]]
+    while sequence[-1] in urls and len(sequence) <= len(urls):
+        following = book.snapshot(PAGES[urls.index(sequence[-1])]).data["next"]
+        if not following:
+            break
+        sequence.append(_page(following))
+    assert sequence == urls, "the pages reached by following 'next' are not the toc's, in order"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_sidebar_links_every_toc_page(book: Book, page: str) -> None:
+    linked = {_page(url) for url in book.snapshot(page).data["sidebar"]}
+    missing = [p for p in PAGES if book.url(p) not in linked]
+    assert not missing, f"{page}: the sidebar has no link to {missing}"
+
+
+# 6. light and dark
+
+
+def test_theme_switch_cycles_light_and_dark(book: Book) -> None:
+    from selenium.webdriver.common.by import By
+
+    book.visit(book.url(PAGES[1] if len(PAGES) > 1 else PAGES[0]))
+    read = (
+        "const d = document.documentElement.dataset;"
+        "return [d.mode, d.theme, getComputedStyle(document.body).backgroundColor]"
+    )
+    states = [tuple(book.driver.execute_script(read))]
+    try:
+        for _ in range(3):
+            book.driver.find_element(By.CSS_SELECTOR, ".theme-switch-button").click()
+            states.append(tuple(book.driver.execute_script(read)))
+    finally:
+        book.driver.execute_script("localStorage.clear()")
+    assert {"light", "dark"} <= {mode for mode, _, _ in states}, f"the switch does not reach light and dark: {states}"
+    assert states[-1][0] == states[0][0], f"three clicks do not come back to the first mode: {states}"
+    background = {theme: colour for _, theme, colour in states}
+    assert background.get("light") != background.get("dark"), f"the background does not change: {states}"
+
+
+# 7. copy buttons and the notebook download
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_code_cells_have_copy_buttons(book: Book, page: str) -> None:
+    data, expected = book.snapshot(page).data, source_of(page).code_cells
+    shown = data["cellInputs"]
+    assert shown >= expected, f"{page}: the source has {expected} visible code cells, the page shows {shown}"
+    assert data["withoutCopy"] == 0, f"{page}: {data['withoutCopy']} code blocks without a copy button"
+
+
+@pytest.mark.parametrize("page", [page for page in PAGES if source_of(page).notebook])
+def test_notebook_download(book: Book, page: str) -> None:
+    notebooks = book.snapshot(page).data["notebooks"]
+    assert notebooks, f"{page}: no .ipynb link in the page header's download menu"
+    assert all(_status(url) == 200 for url in notebooks), f"{page}: notebook links {notebooks} do not all answer 200"
+
+
+# 8. screenshots, and accessibility
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_screenshot_saved(book: Book, page: str) -> None:
+    book.snapshot(page)
+    path: Path = SCREENSHOTS / f"{page}.png"
+    assert path.is_file() and path.stat().st_size > 1000, f"no screenshot at {path}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_axe_finds_no_serious_violations(book: Book, page: str) -> None:
+    serious = [v for v in book.snapshot(page).violations if v["impact"] in SERIOUS]
+    report = [
+        f"{v['id']} ({v['impact']}, {len(v['nodes'])} elements): {v['help']}\n    "
+        + "\n    ".join(f"{n['target']}  {n['html']}" for n in v["nodes"][:4])
+        for v in serious
+    ]
+    if report:
+        pytest.fail(f"{page}: axe-core violations:\n" + "\n".join(report), pytrace=False)
