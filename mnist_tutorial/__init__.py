@@ -7,6 +7,7 @@ figures and checkpoints.
 
 __version__ = "0.1.0"
 
+from .augment import random_affine
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from .data import (
     DEFAULT_SEED,
@@ -24,10 +25,12 @@ from .data import (
     normalise,
 )
 from .evaluation import Predictions, confident_mistakes, confusion_matrix, per_class_accuracy, predict
-from .models import ConvClassifier, FastDropout, LinearClassifier, build_model, count_parameters
+from .handwriting import mnist_like
+from .models import ConvClassifier, FastDropout, LinearClassifier, StrongClassifier, build_model, count_parameters
 from .paths import data_root, image_path
 from .plots import (
     digit_grid,
+    plot_comparison,
     plot_confusion_matrix,
     plot_history,
     show_confident_mistakes,
@@ -41,6 +44,7 @@ from .training import (
     Evaluation,
     Recipe,
     TrainingRun,
+    compare,
     evaluate,
     fit,
     train,
@@ -65,9 +69,11 @@ __all__ = [
     "Predictions",
     "Recipe",
     "Split",
+    "StrongClassifier",
     "TensorBatches",
     "TrainingRun",
     "build_model",
+    "compare",
     "confident_mistakes",
     "confusion_matrix",
     "count_parameters",
@@ -80,14 +86,17 @@ __all__ = [
     "load_checkpoint",
     "load_split",
     "mnist_dataset",
+    "mnist_like",
     "mnist_loader",
     "mnist_transform",
     "normalise",
     "per_class_accuracy",
     "pick_device",
+    "plot_comparison",
     "plot_confusion_matrix",
     "plot_history",
     "predict",
+    "random_affine",
     "save_checkpoint",
     "seed_everything",
     "show_confident_mistakes",

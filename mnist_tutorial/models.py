@@ -107,8 +107,41 @@ class ConvClassifier(nn.Module):
         return F.log_softmax(self.logits(images), dim=1)
 
 
+class StrongClassifier(nn.Module):
+    """A small convolutional network with batch normalisation, for the stronger-model chapter.
+
+    Block 1: 5×5 convolution to 24 channels, 2×2 max-pooling (28 → 12), batch norm, ReLU.
+    Block 2: 5×5 convolution to 48 channels, 2×2 max-pooling (12 → 4), batch norm, ReLU.
+    Head: 768 → 256, batch norm, ReLU, dropout 0.3, 256 → 10. It has 229,234 parameters.
+    Batch normalisation standardises each channel over the batch, which lets it train with
+    large learning rates; the convolutions have no bias since the normalisation removes it.
+    Normalising after pooling touches a quarter of the values, which on a CPU makes the
+    whole training step about a fifth faster.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 24, kernel_size=5, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(24), nn.ReLU(),
+            nn.Conv2d(24, 48, kernel_size=5, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(48), nn.ReLU(),
+        )  # fmt: skip
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Linear(48 * 4 * 4, 256, bias=False), nn.BatchNorm1d(256), nn.ReLU(),
+            nn.Dropout(0.3), nn.Linear(256, 10),
+        )  # fmt: skip
+        self.to(memory_format=torch.channels_last)
+
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        """Map a batch ``(N, 1, 28, 28)`` to raw class scores ``(N, 10)``."""
+        return self.head(self.features(images.contiguous(memory_format=torch.channels_last)))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Map a batch ``(N, 1, 28, 28)`` to log-probabilities ``(N, 10)``."""
+        return F.log_softmax(self.logits(images), dim=1)
+
+
 #: The architectures by the names the command line and the checkpoints use.
-MODELS: dict[str, type[nn.Module]] = {"linear": LinearClassifier, "conv": ConvClassifier}
+MODELS: dict[str, type[nn.Module]] = {"linear": LinearClassifier, "conv": ConvClassifier, "strong": StrongClassifier}
 
 
 def build_model(name: str) -> nn.Module:

@@ -27,8 +27,8 @@ class Figure(figure.Figure):
 
 
 #: Colours that stay distinguishable for readers with colour-blindness (Okabe–Ito).
-RIGHT_COLOUR = "#0072B2"
-WRONG_COLOUR = "#D55E00"
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+RIGHT_COLOUR, WRONG_COLOUR = PALETTE[0], PALETTE[1]
 
 
 def digit_grid(
@@ -86,7 +86,7 @@ def plot_history(histories: Mapping[str, pd.DataFrame]) -> Figure:
     """Plot training and test loss, and test accuracy, per epoch for one or more runs."""
     figure = Figure(figsize=(11, 4), layout="constrained")
     loss_ax, accuracy_ax = figure.subplots(1, 2)
-    for (name, history), colour in zip(histories.items(), ("#0072B2", "#D55E00", "#009E73", "#CC79A7"), strict=False):
+    for (name, history), colour in zip(histories.items(), PALETTE, strict=False):
         loss_ax.plot(history["epoch"], history["train_loss"], "o-", color=colour, label=f"{name}, training")
         loss_ax.plot(history["epoch"], history["test_loss"], "s--", color=colour, label=f"{name}, test")
         accuracy_ax.plot(history["epoch"], 100 * history["test_accuracy"], "o-", color=colour, label=name)
@@ -95,6 +95,26 @@ def plot_history(histories: Mapping[str, pd.DataFrame]) -> Figure:
     for ax in (loss_ax, accuracy_ax):
         ax.grid(alpha=0.3)
         ax.legend()
+    return figure
+
+
+def plot_comparison(histories: pd.DataFrame, groups: Mapping[str, Sequence[str]]) -> Figure:
+    """One panel per group of runs: test error after each epoch, on a logarithmic scale.
+
+    ``histories`` is the stacked history of :func:`~mnist_tutorial.training.compare` (with a
+    ``run`` column); ``groups`` maps a panel title to the runs it shows. The error, not the
+    accuracy, is drawn so that runs at 1 % and at 90 % error fit on one readable axis.
+    """
+    figure = Figure(figsize=(8, 2.6 * len(groups)), layout="constrained")
+    axes = figure.subplots(len(groups), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, (title, runs) in zip(axes, groups.items(), strict=True):
+        for run, colour in zip(runs, PALETTE, strict=False):
+            history = histories[histories["run"] == run]
+            ax.plot(history["epoch"], 100 * (1 - history["test_accuracy"]), "o-", color=colour, label=run)
+        ax.set(title=title, ylabel="test error (%)", yscale="log")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9)
+    axes[-1].set(xlabel="epoch", xticks=sorted(histories["epoch"].unique()))
     return figure
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
 import time
@@ -17,8 +18,9 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from .augment import random_affine
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .data import DEFAULT_SEED, TensorBatches, load_split
+from .data import DEFAULT_SEED, Split, TensorBatches, load_split
 from .models import build_model
 from .paths import cache_dir
 from .runtime import keep_freed_memory, pick_device, seed_everything, show_progress
@@ -48,15 +50,39 @@ def _device_of(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
+#: A function that changes a batch of training images, such as random augmentation.
+Augment = Callable[[torch.Tensor], torch.Tensor]
+
+
+def smoothed_nll_loss(log_probabilities: torch.Tensor, labels: torch.Tensor, smoothing: float = 0.0) -> torch.Tensor:
+    """Negative log-likelihood against labels softened towards the uniform distribution.
+
+    The target gives the true class ``1 - smoothing`` and spreads ``smoothing`` evenly over
+    all classes, which discourages extreme confidence; ``smoothing=0`` is ``F.nll_loss``.
+    """
+    loss = F.nll_loss(log_probabilities, labels)
+    if smoothing:
+        loss = (1 - smoothing) * loss - smoothing * log_probabilities.mean(dim=1).mean()
+    return loss
+
+
 def train_epoch(
     model: nn.Module,
     batches: Batches,
     optimizer: torch.optim.Optimizer,
     *,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    augment: Augment | None = None,
+    label_smoothing: float = 0.0,
     progress: bool | None = None,
     description: str = "train",
 ) -> float:
-    """Run one pass of gradient descent over ``batches``; return the mean batch loss."""
+    """Run one pass of gradient descent over ``batches``; return the mean batch loss.
+
+    ``scheduler``, if given, steps after every batch; ``augment`` transforms each batch of
+    images before the model sees it; ``label_smoothing`` softens the targets (see
+    :func:`smoothed_nll_loss`).
+    """
     device = _device_of(model)
     keep_freed_memory()
     model.train()
@@ -64,10 +90,14 @@ def train_epoch(
     with tqdm(total=len(batches), desc=description, disable=not show_progress(progress), leave=False) as bar:
         for images, labels in batches:
             images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
-            loss = F.nll_loss(model(images), labels)
+            if augment is not None:
+                images = augment(images)
+            loss = smoothed_nll_loss(model(images), labels, label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             total += loss.detach()
             bar.update()
     return total.item() / len(batches)
@@ -98,6 +128,9 @@ def fit(
     optimizer: torch.optim.Optimizer,
     epochs: int,
     *,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    augment: Augment | None = None,
+    label_smoothing: float = 0.0,
     progress: bool | None = None,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
 ) -> pd.DataFrame:
@@ -111,7 +144,10 @@ def fit(
     rows = []
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
-        train_loss = train_epoch(model, train_batches, optimizer, progress=progress, description=f"epoch {epoch}")
+        train_loss = train_epoch(
+            model, train_batches, optimizer, scheduler=scheduler, augment=augment,
+            label_smoothing=label_smoothing, progress=progress, description=f"epoch {epoch}",
+        )  # fmt: skip
         result = evaluate(model, test_batches)
         row = {
             "epoch": epoch,
@@ -126,9 +162,19 @@ def fit(
     return pd.DataFrame(rows)
 
 
+OPTIMIZERS = ("sgd", "adam", "adagrad")
+SCHEDULES = ("constant", "one_cycle")
+
+
 @dataclass(frozen=True)
 class Recipe:
-    """Everything that decides the outcome of a training run with plain SGD."""
+    """Everything that decides the outcome of a training run.
+
+    ``optimizer`` is ``"sgd"`` (with ``momentum``), ``"adam"`` or ``"adagrad"``; ``schedule``
+    keeps the learning rate ``"constant"`` or takes it up and down again in a ``"one_cycle"``
+    with peak ``lr``; ``augment`` randomly rotates, scales and shifts training images;
+    ``label_smoothing`` softens the training targets.
+    """
 
     model: str
     epochs: int = 10
@@ -136,6 +182,11 @@ class Recipe:
     lr: float = 0.01
     momentum: float = 0.0
     seed: int = DEFAULT_SEED
+    optimizer: str = "sgd"
+    schedule: str = "constant"
+    augment: bool = False
+    weight_decay: float = 0.0
+    label_smoothing: float = 0.0
 
     def __post_init__(self) -> None:
         build_model(self.model)  # fails early on an unknown name
@@ -144,6 +195,36 @@ class Recipe:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.lr <= 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+
+    def make_optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
+        """Return this recipe's optimizer over ``model``'s parameters."""
+        parameters, decay = model.parameters(), self.weight_decay
+        if self.optimizer == "adam":
+            return torch.optim.Adam(parameters, lr=self.lr, weight_decay=decay)
+        if self.optimizer == "adagrad":
+            return torch.optim.Adagrad(parameters, lr=self.lr, weight_decay=decay)
+        return torch.optim.SGD(parameters, lr=self.lr, momentum=self.momentum, weight_decay=decay)
+
+    def make_scheduler(
+        self, optimizer: torch.optim.Optimizer, steps_per_epoch: int
+    ) -> torch.optim.lr_scheduler.LRScheduler | None:
+        """Return the per-batch learning-rate schedule, or ``None`` for a constant rate."""
+        if self.schedule == "constant":
+            return None
+        # The one-cycle policy also cycles momentum (Adam's beta1) against the learning rate,
+        # where the optimizer has one; plain SGD and Adagrad keep none.
+        has_momentum = self.optimizer == "adam" or (self.optimizer == "sgd" and self.momentum > 0)
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer,
+            max_lr=self.lr,
+            epochs=self.epochs,
+            steps_per_epoch=steps_per_epoch,
+            cycle_momentum=has_momentum,
+        )
 
 
 #: The original notebook's recipes: 10 epochs of SGD at batch 32.
@@ -174,12 +255,7 @@ def train(
     again without training.
     """
     target = pick_device(device)
-    seed_everything(recipe.seed)
-    model = build_model(recipe.model).to(target)
-    train_batches = TensorBatches(load_split(True, target, root), recipe.batch_size, shuffle=True, seed=recipe.seed)
-    test_batches = TensorBatches(load_split(False, target, root), EVAL_BATCH_SIZE)
-    optimizer = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum)
-    history = fit(model, train_batches, test_batches, optimizer, recipe.epochs, progress=progress)
+    history, model = _run(recipe, load_split(True, target, root), load_split(False, target, root), progress)
     save_checkpoint(
         model,
         _cached_checkpoint(recipe, target),
@@ -189,6 +265,51 @@ def train(
         history={column: history[column].tolist() for column in history.columns},
     )
     return TrainingRun(model, history)
+
+
+def _run(
+    recipe: Recipe, train_split: Split, test_split: Split, progress: bool | None
+) -> tuple[pd.DataFrame, nn.Module]:
+    """Seed, build and fit a model by ``recipe`` on the given splits."""
+    seed_everything(recipe.seed)
+    model = build_model(recipe.model).to(train_split.device)
+    train_batches = TensorBatches(train_split, recipe.batch_size, shuffle=True, seed=recipe.seed)
+    optimizer = recipe.make_optimizer(model)
+    scheduler = recipe.make_scheduler(optimizer, len(train_batches))
+    augment = None
+    if recipe.augment:
+        generator = torch.Generator().manual_seed(recipe.seed)
+        augment = functools.partial(random_affine, generator=generator)
+    history = fit(
+        model, train_batches, TensorBatches(test_split, EVAL_BATCH_SIZE), optimizer, recipe.epochs,
+        scheduler=scheduler, augment=augment, label_smoothing=recipe.label_smoothing, progress=progress,
+    )  # fmt: skip
+    return history, model
+
+
+def compare(
+    recipes: dict[str, Recipe],
+    train_split: Split,
+    test_split: Split,
+    *,
+    progress: bool | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train one model per recipe on the same data; return a summary and the histories.
+
+    The summary has one row per recipe (its settings, final test loss and accuracy, and
+    seconds); the histories are stacked with a ``run`` column naming the recipe.
+    """
+    summaries, histories = [], []
+    for name, recipe in recipes.items():
+        history, _ = _run(recipe, train_split, test_split, progress)
+        final = history.iloc[-1]
+        settings = {
+            k: v for k, v in dataclasses.asdict(recipe).items() if k in ("optimizer", "lr", "momentum", "batch_size")
+        }
+        summaries.append({"run": name, **settings, "test_loss": final["test_loss"],
+                          "test_accuracy": final["test_accuracy"], "seconds": history["seconds"].sum()})  # fmt: skip
+        histories.append(history.assign(run=name))
+    return pd.DataFrame(summaries).set_index("run"), pd.concat(histories, ignore_index=True)
 
 
 def trained_model(
