@@ -53,3 +53,18 @@ def test_a_drifted_chapter_is_reported_with_the_refresh_command(tmp_path: Path):
         f"{chapter.name}: code cell 1 differs from its reference {reference.name}"
     ]
     assert references.drifted([(copy, tmp_path / "missing.ipynb")]) == [f"{chapter.name}: no reference missing.ipynb"]
+
+
+def test_nbval_md_lists_every_ignored_cell():
+    table = {}
+    for line in (references.ROOT / "tests" / "NBVAL.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[1].isdigit():
+            table[cells[0]] = int(cells[1])
+    ignored = {}
+    for chapter in references.chapters():
+        tags = [cell.metadata.get("tags", []) for cell in jupytext.read(chapter).cells if cell.cell_type == "code"]
+        count = sum("nbval-ignore-output" in t for t in tags)
+        if count:
+            ignored[chapter.stem] = count
+    assert table == ignored, "tests/NBVAL.md and the nbval-ignore-output tags in book/ disagree"
