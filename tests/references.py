@@ -95,7 +95,10 @@ def drifted() -> list[str]:
         if not reference.is_file():
             problems.append(f"{chapter.name}: no reference {reference.relative_to(ROOT)}")
             continue
-        ours, theirs = code_cells(jupytext.read(chapter)), code_cells(nbformat.reads(reference.read_text(), as_version=4))
+        ours, theirs = (
+            code_cells(jupytext.read(chapter)),
+            code_cells(nbformat.reads(reference.read_text(), as_version=4)),
+        )
         if ours != theirs:
             first = next(
                 (i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b), min(len(ours), len(theirs))
