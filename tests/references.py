@@ -87,23 +87,19 @@ def write(names: list[str]) -> None:
         print(f"{reference_for(chapter).relative_to(ROOT)}: {time.perf_counter() - start:.1f} s", flush=True)
 
 
-def drifted() -> list[str]:
-    """Describe each chapter whose code cells differ from its reference (or lack one)."""
+def drifted(pairs: list[tuple[Path, Path]] | None = None) -> list[str]:
+    """Describe each (chapter, reference) pair whose code cells differ, or whose reference is missing."""
     problems = []
-    for chapter in chapters():
-        reference = reference_for(chapter)
+    for chapter, reference in pairs or [(c, reference_for(c)) for c in chapters()]:
         if not reference.is_file():
-            problems.append(f"{chapter.name}: no reference {reference.relative_to(ROOT)}")
+            problems.append(f"{chapter.name}: no reference {reference.name}")
             continue
-        ours, theirs = (
-            code_cells(jupytext.read(chapter)),
-            code_cells(nbformat.reads(reference.read_text(), as_version=4)),
-        )
+        ours = code_cells(jupytext.read(chapter))
+        theirs = code_cells(nbformat.reads(reference.read_text(), as_version=4))
         if ours != theirs:
-            first = next(
-                (i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b), min(len(ours), len(theirs))
-            )
-            problems.append(f"{chapter.name}: code cell {first + 1} differs from {reference.relative_to(ROOT)}")
+            same = [a == b for a, b in zip(ours, theirs, strict=False)]
+            first = same.index(False) if False in same else min(len(ours), len(theirs))
+            problems.append(f"{chapter.name}: code cell {first + 1} differs from its reference {reference.name}")
     return problems
 
 
