@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 from matplotlib import figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from .evaluation import Predictions
 
@@ -112,6 +113,9 @@ def plot_comparison(histories: pd.DataFrame, groups: Mapping[str, Sequence[str]]
             history = histories[histories["run"] == run]
             ax.plot(history["epoch"], 100 * (1 - history["test_accuracy"]), "o-", color=colour, label=run)
         ax.set(title=title, ylabel="test error (%)", yscale="log")
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.grid(alpha=0.3, which="both")
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9)
     axes[-1].set(xlabel="epoch", xticks=sorted(histories["epoch"].unique()))
