@@ -47,8 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cold make book:      {cold:7.1f} s   peak resident memory {peak:6.0f} MiB", flush=True)
         rebuilds = [timed(make, copy, env)[0] for _ in range(args.rebuilds)]
         median = sorted(rebuilds)[len(rebuilds) // 2]
-        print(f"unchanged rebuild:   {median:7.1f} s   (median of {rebuilds and len(rebuilds)}: "
-              + ", ".join(f"{r:.1f}" for r in rebuilds) + ")")
+        print(
+            f"unchanged rebuild:   {median:7.1f} s   (median of {rebuilds and len(rebuilds)}: "
+            + ", ".join(f"{r:.1f}" for r in rebuilds)
+            + ")"
+        )
     RESULTS.mkdir(exist_ok=True)
     figures = {"cold_seconds": cold, "rebuild_seconds": rebuilds, "peak_rss_mib": peak}
     (RESULTS / "build_time.json").write_text(json.dumps(figures, indent=1))

@@ -303,11 +303,15 @@ def compare(
     for name, recipe in recipes.items():
         history, _ = _run(recipe, train_split, test_split, progress)
         final = history.iloc[-1]
-        settings = {
-            k: v for k, v in dataclasses.asdict(recipe).items() if k in ("optimizer", "lr", "momentum", "batch_size")
-        }
-        summaries.append({"run": name, **settings, "test_loss": final["test_loss"],
-                          "test_accuracy": final["test_accuracy"], "seconds": history["seconds"].sum()})  # fmt: skip
+        summaries.append(
+            {
+                "run": name,
+                **{key: getattr(recipe, key) for key in ("optimizer", "lr", "momentum", "batch_size")},
+                "test_loss": final["test_loss"],
+                "test_accuracy": final["test_accuracy"],
+                "seconds": history["seconds"].sum(),
+            }
+        )
         histories.append(history.assign(run=name))
     return pd.DataFrame(summaries).set_index("run"), pd.concat(histories, ignore_index=True)
 

@@ -47,7 +47,7 @@ PLANTS = [
         "F.log_softmax(self.logits(images), dim=1)",
         "F.log_softmax(self.logits(images), dim=0)",
         "06_models",
-        count=2,
+        count=3,  # the linear, convolutional and strong classifiers
     ),
     Plant(
         "a layer size", "mnist_tutorial/models.py", "nn.Linear(28 * 28, 100)", "nn.Linear(28 * 28, 120)", "06_models"
