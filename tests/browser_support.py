@@ -8,6 +8,7 @@ import http.server
 import json
 import os
 import re
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -128,9 +129,18 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         return None
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    """A local server that ignores browsers hanging up mid-response (they cancel requests)."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet about closed connections; report anything else as usual."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     """Serve `root` on a free port of 127.0.0.1 from a daemon thread; return the server and its base URL."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
+    server = _Server(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
