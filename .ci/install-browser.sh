@@ -9,9 +9,12 @@ if [ "$(id -u)" -ne 0 ]; then
     sudo="sudo"
 fi
 
+# A runner that brings its own Chrome names it in CHROME_BIN and CHROMEDRIVER (see ci.yml).
+chrome="${CHROME_BIN:-/usr/bin/chromium}"
+driver="${CHROMEDRIVER:-/usr/bin/chromedriver}"
 packages=()
-[ -x /usr/bin/chromium ] || packages+=(chromium)
-[ -x /usr/bin/chromedriver ] || packages+=(chromium-driver)
+[ -x "$chrome" ] || packages+=(chromium)
+[ -x "$driver" ] || packages+=(chromium-driver)
 command -v npm >/dev/null || packages+=(npm)
 if [ ${#packages[@]} -gt 0 ]; then
     echo "install-browser: apt-get install ${packages[*]}"
@@ -24,7 +27,7 @@ if [ ! -f node_modules/axe-core/axe.min.js ] || [ ! -d node_modules/mathjax/es5 
     npm ci --no-audit --no-fund --loglevel=error
 fi
 
-/usr/bin/chromium --version 2>/dev/null  # its Debian wrapper prints a harmless shell warning
-/usr/bin/chromedriver --version
+"$chrome" --version 2>/dev/null  # Debian's wrapper prints a harmless shell warning
+"$driver" --version
 echo "install-browser: axe-core $(node -p 'require("./node_modules/axe-core/package.json").version')," \
     "mathjax $(node -p 'require("./node_modules/mathjax/package.json").version')"
