@@ -119,3 +119,20 @@ def test_dark_ink_becomes_bright_and_paper_becomes_zero():
 def test_an_image_without_ink_is_refused():
     with pytest.raises(ValueError, match="holds no ink"):
         handwriting.mnist_like(Image.new("L", (50, 50), 240))
+
+
+def test_comparison_plots_one_panel_per_group_on_a_log_scale():
+    from mnist_tutorial.plots import plot_comparison
+
+    histories = pd.DataFrame(
+        {
+            "epoch": [1, 2] * 3,
+            "test_accuracy": [0.5, 0.9, 0.95, 0.97, 0.1, 0.1],
+            "run": ["a"] * 2 + ["b"] * 2 + ["c"] * 2,
+        }
+    )
+    figure = plot_comparison(histories, {"first": ["a", "b"], "second": ["c"]})
+    first, second = figure.axes
+    assert (first.get_title(), second.get_title()) == ("first", "second")
+    assert first.get_yscale() == "log" and len(first.lines) == 2 and len(second.lines) == 1
+    assert list(second.lines[0].get_ydata()) == pytest.approx([90.0, 90.0])  # error, not accuracy

@@ -158,3 +158,17 @@ def test_a_cached_model_is_keyed_by_the_package_source(monkeypatch):
     monkeypatch.setattr(training, "_source_digest", lambda: "changed source")
     assert training._cached_checkpoint(recipe, torch.device("cpu")) != before
     assert training._cached_checkpoint(Recipe("conv", seed=1), torch.device("cpu")) != before
+
+
+def test_freed_memory_is_kept_for_reuse_on_linux():
+    import sys
+
+    assert runtime.keep_freed_memory() is sys.platform.startswith("linux")
+
+
+def test_a_missing_image_is_named():
+    from mnist_tutorial.paths import image_path
+
+    assert image_path("nn.png").is_file()
+    with pytest.raises(FileNotFoundError, match="image 'absent.png' not found"):
+        image_path("absent.png")
