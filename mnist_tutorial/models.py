@@ -31,6 +31,11 @@ class LinearClassifier(nn.Module):
         return F.log_softmax(self.logits(images), dim=1)
 
 
+def _is_channels_last(values: torch.Tensor) -> bool:
+    """Whether ``values`` is a 4-d tensor stored channels-last (and not also contiguous)."""
+    return values.dim() == 4 and not values.is_contiguous() and values.is_contiguous(memory_format=torch.channels_last)
+
+
 class FastDropout(nn.Module):
     """Dropout with the semantics of ``nn.Dropout``, drawing its random mask more cheaply.
 
@@ -64,8 +69,14 @@ class FastDropout(nn.Module):
             self._bits = np.random.PCG64(int(torch.randint(2**62, ())))
         count = values.numel()
         random_bytes = self._bits.random_raw((count + 7) // 8).view(np.uint8)[:count]
-        mask = np.multiply(random_bytes >= self._threshold, np.float32(scale), dtype=np.float32)
-        return values * torch.from_numpy(mask).view(values.shape).to(values.dtype)
+        keep = (random_bytes >= self._threshold).reshape(values.shape)
+        if _is_channels_last(values):
+            # Lay the mask out like the values (same mask): a product of two layouts is slow.
+            keep = np.ascontiguousarray(keep.transpose(0, 2, 3, 1))
+        mask = torch.from_numpy(np.multiply(keep, np.float32(scale), dtype=np.float32))
+        if _is_channels_last(values):
+            mask = mask.permute(0, 3, 1, 2)
+        return values * mask.to(values.dtype)
 
     def extra_repr(self) -> str:
         """Show ``p`` in the module's printout, as ``nn.Dropout`` does."""

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from .augment import random_affine
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import DEFAULT_SEED, Split, TensorBatches, load_split
-from .models import build_model
+from .models import LinearClassifier, build_model
 from .paths import cache_dir
 from .runtime import keep_freed_memory, pick_device, seed_everything, show_progress
 
@@ -66,6 +66,37 @@ def smoothed_nll_loss(log_probabilities: torch.Tensor, labels: torch.Tensor, smo
     return loss
 
 
+@torch.no_grad()
+def linear_gradients_by_hand(
+    model: LinearClassifier, images: torch.Tensor, labels: torch.Tensor, label_smoothing: float = 0.0
+) -> torch.Tensor:
+    """Set the ``.grad`` of each parameter of ``model`` by the closed form; return the batch loss.
+
+    The loss is ``smoothed_nll_loss(model(images), labels, label_smoothing)``. Its gradient
+    with respect to the logits is ``(softmax - target) / N``, where ``target`` is the (smoothed)
+    one-hot label; each linear layer passes it back through its weight. These are the
+    gradients ``loss.backward()`` computes, without autograd's bookkeeping, which on a CPU
+    makes a training step of this small model about a third faster.
+    """
+    inputs = torch.flatten(images, 1)
+    hidden_1 = model.layer_1(inputs)
+    hidden_2 = model.layer_2(hidden_1)
+    log_probabilities = torch.log_softmax(model.layer_3(hidden_2), dim=1)
+    loss = smoothed_nll_loss(log_probabilities, labels, label_smoothing)
+    count, classes = log_probabilities.shape
+    gradient = log_probabilities.exp_()  # the softmax, reusing the buffer
+    if label_smoothing:
+        gradient.sub_(label_smoothing / classes)
+    gradient[torch.arange(count, device=labels.device), labels] -= 1 - label_smoothing
+    gradient.div_(count)
+    for layer, layer_input in ((model.layer_3, hidden_2), (model.layer_2, hidden_1), (model.layer_1, inputs)):
+        layer.weight.grad = gradient.t() @ layer_input
+        layer.bias.grad = gradient.sum(dim=0)
+        if layer is not model.layer_1:
+            gradient = gradient @ layer.weight
+    return loss
+
+
 def train_epoch(
     model: nn.Module,
     batches: Batches,
@@ -86,15 +117,19 @@ def train_epoch(
     device = _device_of(model)
     keep_freed_memory()
     model.train()
+    by_hand = type(model) is LinearClassifier and all(p.requires_grad for p in model.parameters())
     total = torch.zeros((), device=device)
     with tqdm(total=len(batches), desc=description, disable=not show_progress(progress), leave=False) as bar:
         for images, labels in batches:
             images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
             if augment is not None:
                 images = augment(images)
-            loss = smoothed_nll_loss(model(images), labels, label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            if by_hand:  # the same gradients as autograd's, faster (see linear_gradients_by_hand)
+                loss = linear_gradients_by_hand(model, images, labels, label_smoothing)
+            else:
+                loss = smoothed_nll_loss(model(images), labels, label_smoothing)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
             optimizer.step()
             if scheduler is not None:
                 scheduler.step()

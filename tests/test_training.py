@@ -31,20 +31,54 @@ def test_train_epoch_lowers_the_loss_and_returns_the_mean_batch_loss(blobs):
     assert before.loss > mean_loss > after.loss
 
 
-def test_train_epoch_is_the_textbook_loop(blobs):
-    """Same weights as the five-step loop the training chapter writes out by hand."""
-    torch.manual_seed(0)
-    ours, reference = LinearClassifier(), LinearClassifier()
-    reference.load_state_dict(ours.state_dict())
-    train_epoch(ours, batches_of(blobs), torch.optim.SGD(ours.parameters(), lr=0.05), progress=False)
-    optimizer = torch.optim.SGD(reference.parameters(), lr=0.05)
-    for images, labels in batches_of(blobs):
-        loss = F.nll_loss(reference(images), labels)
+class AutogradLinear(LinearClassifier):
+    """A linear classifier that train_epoch trains through autograd (it is not the exact class)."""
+
+
+def textbook_epoch(model, batches, lr):
+    """The five-step loop the training chapter writes out by hand."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    for images, labels in batches:
+        loss = F.nll_loss(model(images), labels)
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
+
+
+@pytest.mark.parametrize("by_hand", [False, True], ids=["autograd", "gradients by hand"])
+def test_train_epoch_is_the_textbook_loop(blobs, by_hand, monkeypatch):
+    """Same weights as the textbook loop: bit for bit through autograd, to rounding by hand."""
+    calls = []
+    by_hand_gradients = training.linear_gradients_by_hand
+    monkeypatch.setattr(training, "linear_gradients_by_hand", lambda *a: calls.append(1) or by_hand_gradients(*a))
+    torch.manual_seed(0)
+    ours = LinearClassifier() if by_hand else AutogradLinear()
+    reference = LinearClassifier()
+    reference.load_state_dict(ours.state_dict())
+    train_epoch(ours, batches_of(blobs), torch.optim.SGD(ours.parameters(), lr=0.05), progress=False)
+    textbook_epoch(reference, batches_of(blobs), lr=0.05)
     for mine, theirs in zip(ours.parameters(), reference.parameters(), strict=True):
-        assert torch.equal(mine, theirs)
+        if by_hand:
+            torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-6)
+        else:
+            assert torch.equal(mine, theirs)
+    assert len(calls) == (len(batches_of(blobs)) if by_hand else 0)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_linear_gradients_by_hand_are_autograds(smoothing):
+    torch.manual_seed(0)
+    model = LinearClassifier()
+    images, labels = torch.randn(32, 1, 28, 28), torch.randint(0, 10, (32,))
+    loss = training.smoothed_nll_loss(model(images), labels, smoothing)
+    loss.backward()
+    expected = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad(set_to_none=True)
+    hand_loss = training.linear_gradients_by_hand(model, images, labels, smoothing)
+    assert hand_loss.item() == pytest.approx(loss.item(), rel=1e-6)
+    assert not hand_loss.requires_grad
+    for parameter, gradient in zip(model.parameters(), expected, strict=True):
+        torch.testing.assert_close(parameter.grad, gradient, rtol=1e-5, atol=1e-7)
 
 
 class FixedGuess(nn.Module):
