@@ -70,6 +70,13 @@ def execute(chapter: Path, timeout: int = 900) -> nbformat.NotebookNode:
         for key in VOLATILE_CELL_METADATA:
             cell.metadata.pop(key, None)
     notebook.metadata.pop("widgets", None)
+    return with_stable_ids(notebook)
+
+
+def with_stable_ids(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Number the cells' ids (jupytext draws random ones), so a rewrite only shows real changes."""
+    for index, cell in enumerate(notebook.cells):
+        cell.id = f"cell-{index}"
     return notebook
 
 

@@ -27,6 +27,12 @@ def test_references_hold_executed_outputs():
         )
 
 
+def test_references_number_their_cells_so_that_rewrites_diff_cleanly():
+    for chapter in references.chapters():
+        notebook = nbformat.reads(references.reference_for(chapter).read_text(), as_version=4)
+        assert [cell.id for cell in notebook.cells] == [f"cell-{i}" for i in range(len(notebook.cells))], chapter.stem
+
+
 def test_every_captioned_figure_has_an_image_in_its_reference():
     for chapter in references.chapters():
         notebook = nbformat.reads(references.reference_for(chapter).read_text(), as_version=4)
