@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim import optimizer as torch_optimizer
 
 from mnist_tutorial import runtime, training
 from mnist_tutorial.data import Split, TensorBatches
@@ -50,7 +53,8 @@ def test_train_epoch_is_the_textbook_loop(blobs, by_hand, monkeypatch):
     """Same weights as the textbook loop: bit for bit through autograd, to rounding by hand."""
     calls = []
     by_hand_gradients = training.linear_gradients_by_hand
-    monkeypatch.setattr(training, "linear_gradients_by_hand", lambda *a: calls.append(1) or by_hand_gradients(*a))
+    spy = lambda *a, **k: calls.append(k["learning_rate"]) or by_hand_gradients(*a, **k)  # noqa: E731
+    monkeypatch.setattr(training, "linear_gradients_by_hand", spy)
     torch.manual_seed(0)
     ours = LinearClassifier() if by_hand else AutogradLinear()
     reference = LinearClassifier()
@@ -62,7 +66,70 @@ def test_train_epoch_is_the_textbook_loop(blobs, by_hand, monkeypatch):
             torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-6)
         else:
             assert torch.equal(mine, theirs)
-    assert len(calls) == (len(batches_of(blobs)) if by_hand else 0)
+    assert calls == ([0.05] * len(batches_of(blobs)) if by_hand else [])  # plain SGD: the step is fused
+    assert all((p.grad is None) == by_hand for p in ours.parameters())  # and no gradient is stored
+
+
+def sgd_with_a_hook(parameters, calls):
+    optimizer = torch.optim.SGD(parameters, lr=0.05)
+    optimizer.register_step_post_hook(lambda *_: calls.append(1))
+    return optimizer
+
+
+NOT_PLAIN_SGD = {
+    "momentum": lambda parameters, calls: torch.optim.SGD(parameters, lr=0.05, momentum=0.9),
+    "weight decay": lambda parameters, calls: torch.optim.SGD(parameters, lr=0.05, weight_decay=0.01),
+    "maximize": lambda parameters, calls: torch.optim.SGD(parameters, lr=0.01, maximize=True),
+    "step hook": sgd_with_a_hook,
+    "adam": lambda parameters, calls: torch.optim.Adam(parameters, lr=1e-3),
+    "last layer only": lambda parameters, calls: torch.optim.SGD(list(parameters)[-2:], lr=0.05),
+}
+
+
+@pytest.mark.parametrize("make_optimizer", NOT_PLAIN_SGD.values(), ids=NOT_PLAIN_SGD.keys())
+def test_gradients_by_hand_leave_other_optimizers_their_step(blobs, make_optimizer):
+    """Anything but plain SGD over the whole model gets .grad and its own optimizer.step()."""
+    torch.manual_seed(0)
+    ours, reference = LinearClassifier(), AutogradLinear()
+    reference.load_state_dict(ours.state_dict())
+    calls, reference_calls = [], []
+    optimizer = make_optimizer(ours.parameters(), calls)
+    assert training.plain_sgd_group(optimizer, ours) is None
+    train_epoch(ours, batches_of(blobs), optimizer, progress=False)
+    train_epoch(reference, batches_of(blobs), make_optimizer(reference.parameters(), reference_calls), progress=False)
+    for mine, theirs in zip(ours.parameters(), reference.parameters(), strict=True):
+        torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-5)
+    assert calls == reference_calls
+
+
+def test_a_global_step_hook_keeps_the_optimizers_step():
+    model = LinearClassifier()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    assert training.plain_sgd_group(optimizer, model) is optimizer.param_groups[0]
+    handle = torch_optimizer.register_optimizer_step_post_hook(lambda *_: None)
+    try:
+        assert training.plain_sgd_group(optimizer, model) is None
+    finally:
+        handle.remove()
+
+
+def test_with_a_scheduler_the_optimizer_takes_its_own_steps(blobs):
+    """A scheduler counts optimizer.step() calls (and warns without them): no fused step then."""
+    torch.manual_seed(0)
+    ours, reference = LinearClassifier(), AutogradLinear()
+    reference.load_state_dict(ours.state_dict())
+    losses = []
+    for model in (ours, reference):
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.2)
+        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=4, gamma=0.5)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            losses.append(train_epoch(model, batches_of(blobs), optimizer, scheduler=scheduler, progress=False))
+        assert optimizer.param_groups[0]["lr"] == pytest.approx(0.2 * 0.5**4)  # 16 batches, 4 halvings
+    assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+    for mine, theirs in zip(ours.parameters(), reference.parameters(), strict=True):
+        torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-6)
+        assert mine.grad is not None
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])
