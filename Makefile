@@ -71,8 +71,9 @@ test: $(STAMP) lint browser book  ## lint, the book, unit and browser tests, nbv
 images: $(STAMP)  ## redraw the book's own images in img/
 	$(BIN)/python img/draw_images.py
 
+# On a GPU machine: make bench BENCH_ARGS="--device cuda"
 bench: $(STAMP)  ## training speed: the original notebook's pipeline against the package's
-	$(SPIN) $(BIN)/python benchmarks/training_speed.py
+	$(SPIN) $(BIN)/python benchmarks/training_speed.py $(BENCH_ARGS)
 
 bench-build: $(STAMP)  ## whole-process times of a cold and an unchanged `make book`
 	$(BIN)/python benchmarks/build_time.py

@@ -70,11 +70,12 @@ class FastDropout(nn.Module):
         count = values.numel()
         random_bytes = self._bits.random_raw((count + 7) // 8).view(np.uint8)[:count]
         keep = (random_bytes >= self._threshold).reshape(values.shape)
-        if _is_channels_last(values):
+        channels_last = _is_channels_last(values)
+        if channels_last:
             # Lay the mask out like the values (same mask): a product of two layouts is slow.
             keep = np.ascontiguousarray(keep.transpose(0, 2, 3, 1))
         mask = torch.from_numpy(np.multiply(keep, np.float32(scale), dtype=np.float32))
-        if _is_channels_last(values):
+        if channels_last:
             mask = mask.permute(0, 3, 1, 2)
         return values * mask.to(values.dtype)
 
