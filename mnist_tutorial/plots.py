@@ -47,13 +47,16 @@ def digit_grid(
         raise ValueError("no images to draw")
     pixels = images.detach().cpu().reshape(len(images), *images.shape[-2:]).numpy()
     rows = -(-len(pixels) // columns)
+    # A page shows the figure at the column's width, about 7 inches, so a wider grid is shrunk
+    # more: grow the titles with the width, to keep them readable (about 11 px) on the page.
+    fontsize = max(9.0, 1.1 * columns * size)
     figure = Figure(figsize=(columns * size, rows * (size + 0.35)), layout="constrained")
     axes = figure.subplots(rows, columns, squeeze=False)
     for index, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if index < len(pixels):
             ax.imshow(pixels[index], cmap="gray_r")
-            ax.set_title(titles[index], fontsize=9, color=colours[index] if colours else "black")
+            ax.set_title(titles[index], fontsize=fontsize, color=colours[index] if colours else "black")
     return figure
 
 

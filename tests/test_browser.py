@@ -61,6 +61,9 @@ return {
   withoutCopy: Array.from(article.querySelectorAll("div.highlight"))
     .filter(d => !d.querySelector("button.copybtn")).length,
   mathErrors: Array.from(document.querySelectorAll("mjx-merror"), e => e.textContent).slice(0, 5),
+  wideCode: Array.from(article.querySelectorAll(".cell_input pre, .cell_output pre"))
+    .filter(p => p.scrollWidth > p.clientWidth + 1)
+    .map(p => p.textContent.split("\\n").reduce((a, b) => (b.length > a.length ? b : a), "").trim()),
 };
 """
 _AXE = """
@@ -320,6 +323,13 @@ def test_code_cells_have_copy_buttons(book: Book, page: str) -> None:
     shown = data["cellInputs"]
     assert shown >= expected, f"{page}: the source has {expected} visible code cells, the page shows {shown}"
     assert data["withoutCopy"] == 0, f"{page}: {data['withoutCopy']} code blocks without a copy button"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_code_cells_fit_the_column(book: Book, page: str) -> None:
+    """A reader sees each line of a code cell whole, without scrolling it sideways."""
+    wide = book.snapshot(page).data["wideCode"]
+    assert not wide, f"{page}: code cells that scroll sideways; their longest lines: {wide}"
 
 
 @pytest.mark.parametrize("page", [page for page in PAGES if source_of(page).notebook])
