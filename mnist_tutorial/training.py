@@ -76,7 +76,7 @@ def linear_gradients_by_hand(
     *,
     learning_rate: float | None = None,
 ) -> torch.Tensor:
-    """Set the ``.grad`` of each parameter of ``model`` by the closed form; return the batch loss.
+    """Compute the gradients of ``model``'s loss in closed form, store or apply them; return the loss.
 
     The loss is ``smoothed_nll_loss(model(images), labels, label_smoothing)``. Its gradient
     with respect to the logits is ``(softmax - target) / N``, where ``target`` is the (smoothed)
