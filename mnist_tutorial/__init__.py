@@ -1,11 +1,11 @@
 """Helpers for the book *PyTorch, from tensors to handwritten digits*.
 
-The chapters teach the ideas with plain PyTorch; this package holds the parts they reuse:
-finding and verifying MNIST, the two classifiers, the training and evaluation loops, the
-figures and checkpoints.
+The chapters teach the ideas with plain PyTorch; this package holds what they reuse: finding
+and verifying MNIST, the chapters' models with their recipes, the training loop and a cache of
+trained models, evaluation, figures and checkpoints.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .augment import random_affine
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
@@ -14,6 +14,7 @@ from .data import (
     MNIST_MEAN,
     MNIST_STD,
     RAW_FILES,
+    Batches,
     MNISTDataError,
     Split,
     TensorBatches,
@@ -24,9 +25,9 @@ from .data import (
     mnist_transform,
     normalise,
 )
-from .evaluation import Predictions, confident_mistakes, confusion_matrix, per_class_accuracy, predict
+from .evaluation import Predictions, confident_mistakes, confusion_matrix, evaluate, per_class_accuracy
 from .handwriting import mnist_like
-from .models import ConvClassifier, FastDropout, LinearClassifier, StrongClassifier, build_model, count_parameters
+from .models import ConvClassifier, LinearClassifier, MLPClassifier, StrongClassifier, count_parameters
 from .paths import data_root, image_path
 from .plots import (
     digit_grid,
@@ -37,47 +38,41 @@ from .plots import (
     show_digits,
     show_predictions,
 )
+from .recipes import MODELS, Model, Recipe, architecture_name, build_model, default_recipe
+from .runs import EVAL_BATCH_SIZE, NotCachedError, TrainingRun, compare, recipe_splits, train, trained_model
 from .runtime import pick_device, seed_everything
-from .training import (
-    EVAL_BATCH_SIZE,
-    NOTEBOOK_RECIPES,
-    Evaluation,
-    Recipe,
-    TrainingRun,
-    compare,
-    evaluate,
-    fit,
-    train,
-    train_epoch,
-    trained_model,
-)
+from .training import fit, smoothed_nll_loss, train_epoch
 
 __all__ = [
     "DEFAULT_SEED",
     "EVAL_BATCH_SIZE",
     "MNIST_MEAN",
     "MNIST_STD",
-    "NOTEBOOK_RECIPES",
+    "MODELS",
     "RAW_FILES",
+    "Batches",
     "Checkpoint",
     "CheckpointError",
     "ConvClassifier",
-    "Evaluation",
-    "FastDropout",
     "LinearClassifier",
+    "MLPClassifier",
     "MNISTDataError",
+    "Model",
+    "NotCachedError",
     "Predictions",
     "Recipe",
     "Split",
     "StrongClassifier",
     "TensorBatches",
     "TrainingRun",
+    "architecture_name",
     "build_model",
     "compare",
     "confident_mistakes",
     "confusion_matrix",
     "count_parameters",
     "data_root",
+    "default_recipe",
     "digit_grid",
     "ensure_mnist",
     "evaluate",
@@ -95,13 +90,14 @@ __all__ = [
     "plot_comparison",
     "plot_confusion_matrix",
     "plot_history",
-    "predict",
     "random_affine",
+    "recipe_splits",
     "save_checkpoint",
     "seed_everything",
     "show_confident_mistakes",
     "show_digits",
     "show_predictions",
+    "smoothed_nll_loss",
     "train",
     "train_epoch",
     "trained_model",

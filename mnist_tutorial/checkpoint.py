@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from . import __version__
-from .models import MODELS, architecture_name, build_model
+from .recipes import MODELS, architecture_name, build_model
 
 FORMAT_VERSION = 1
 
@@ -74,18 +74,22 @@ def load_checkpoint(
         raise CheckpointError(f"no checkpoint at {source}")
     try:
         payload = torch.load(source, map_location="cpu", weights_only=True)
-        architecture = payload["architecture"]
-        state = payload["state_dict"]
+        architecture, state = payload["architecture"], payload["state_dict"]
         metadata = dict(payload.get("metadata", {}))
-    except (pickle.UnpicklingError, RuntimeError, EOFError, KeyError, TypeError) as error:
-        raise CheckpointError(f"{source} is not a mnist_tutorial checkpoint ({error})") from None
+    except pickle.UnpicklingError:  # PyTorch's message would advise weights_only=False: unsafe here
+        raise CheckpointError(f"{source} is not a checkpoint written by mnist_tutorial") from None
+    except KeyError as error:
+        raise CheckpointError(f"{source} is not a checkpoint written by mnist_tutorial (no {error} entry)") from None
+    except (RuntimeError, EOFError, TypeError, IndexError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CheckpointError(f"{source} is not a checkpoint written by mnist_tutorial ({reason})") from None
     if architecture not in MODELS:
         raise CheckpointError(f"{source} holds an unknown architecture {architecture!r}")
     if model is None:
         model = build_model(architecture)
     elif architecture_name(model) != architecture:
         raise CheckpointError(
-            f"{source} holds a {architecture!r} model ({MODELS[architecture].__name__}); "
+            f"{source} holds a {architecture!r} model ({MODELS[architecture].architecture.__name__}); "
             f"it cannot be loaded into a {type(model).__name__}"
         )
     try:

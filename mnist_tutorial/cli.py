@@ -1,18 +1,25 @@
-"""Command line: ``python -m mnist_tutorial train|evaluate|data``."""
+"""Command line: python -m mnist_tutorial train | evaluate | models | data."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
+from pathlib import Path
 
+from . import __version__
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .data import DEFAULT_SEED, MNISTDataError, TensorBatches, ensure_mnist, load_split, raw_folder
-from .models import MODELS
+from .data import MNISTDataError, TensorBatches, ensure_mnist, load_split, raw_folder
+from .evaluation import evaluate
 from .paths import DATA_ENV
+from .recipes import MODELS, default_recipe
+from .runs import EVAL_BATCH_SIZE, NotCachedError, trained_model
 from .runtime import DEVICE_NAMES, pick_device
-from .training import EVAL_BATCH_SIZE, NOTEBOOK_RECIPES, Recipe, evaluate, train
+
+DESCRIPTION = "Train and evaluate the book's MNIST classifiers."
 
 
 def _positive_int(text: str) -> int:
@@ -35,25 +42,31 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _common(parser: argparse.ArgumentParser, *, device: bool = True) -> None:
     parser.add_argument("--data", metavar="DIR", help=f"folder holding MNIST/raw/ (default: ${DATA_ENV}, else data/)")
-    parser.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICE_NAMES)} (default: auto)")
+    if device:
+        parser.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICE_NAMES)} (default: auto)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the command line."""
-    parser = argparse.ArgumentParser(prog="python -m mnist_tutorial", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="python -m mnist_tutorial", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"mnist_tutorial {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    train_cmd = commands.add_parser("train", help="train a classifier on MNIST")
-    train_cmd.add_argument("--model", choices=sorted(MODELS), default="conv", help="architecture (default: conv)")
-    train_cmd.add_argument("--epochs", type=_positive_int, default=10, help="passes over the data (default: 10)")
-    train_cmd.add_argument("--batch-size", type=_positive_int, default=32, help="images per step (default: 32)")
-    train_cmd.add_argument(
-        "--lr", type=_positive_float, help="SGD learning rate (default: the notebook's, 0.01 linear, 0.1 conv)"
+    train_cmd = commands.add_parser(
+        "train",
+        help="train a model on MNIST (or take it from the cache)",
+        description="Train a model by its default recipe, with any of the options below changed. "
+        "A model trained by the same recipe before is taken from the cache.",
+        epilog="models: " + "; ".join(f"{name} ({entry.summary})" for name, entry in MODELS.items()),
     )
-    train_cmd.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (default: 0)")
-    train_cmd.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default: {DEFAULT_SEED})")
+    train_cmd.add_argument("--model", choices=list(MODELS), default="conv", help="which model (default: conv)")
+    train_cmd.add_argument("--epochs", type=_positive_int, help="passes over the data (default: the model's recipe)")
+    train_cmd.add_argument("--batch-size", type=_positive_int, help="images per step (default: the model's recipe)")
+    train_cmd.add_argument("--lr", type=_positive_float, help="learning rate (default: the model's recipe)")
+    train_cmd.add_argument("--momentum", type=float, help="SGD momentum (default: the model's recipe)")
+    train_cmd.add_argument("--seed", type=int, help="random seed (default: the model's recipe)")
     train_cmd.add_argument("--save", metavar="PATH", help="write the trained model to this checkpoint file")
     train_cmd.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bars (default: on a terminal)"
@@ -64,33 +77,52 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_cmd.add_argument("--checkpoint", required=True, metavar="PATH", help="file written by train --save")
     _common(evaluate_cmd)
 
+    commands.add_parser("models", help="list the models and their default recipes")
+
     data_cmd = commands.add_parser("data", help="check (and if needed download) the MNIST files")
-    data_cmd.add_argument("--data", metavar="DIR", help=f"folder holding MNIST/raw/ (default: ${DATA_ENV}, else data/)")
+    _common(data_cmd, device=False)
     return parser
 
 
+def _check_writable(path: str) -> None:
+    """Fail before any training if a checkpoint cannot be written to ``path``."""
+    target = Path(path)
+    if target.is_dir():
+        raise ValueError(f"cannot save to {target}: it is a folder")
+    nearest = next(folder for folder in target.absolute().parents if folder.exists())
+    if not nearest.is_dir():
+        raise ValueError(f"cannot save to {target}: {nearest} is not a folder")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=target.parent):
+            pass
+    except OSError as error:
+        raise ValueError(f"cannot save to {target}: {error.strerror or error}") from None
+    if target.exists() and not os.access(target, os.W_OK):
+        raise ValueError(f"cannot save to {target}: the file is not writable")
+
+
 def _train(args: argparse.Namespace) -> None:
-    recipe = Recipe(
-        args.model,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr or NOTEBOOK_RECIPES[args.model].lr,
-        momentum=args.momentum,
-        seed=args.seed,
-    )
+    if args.save:
+        _check_writable(args.save)
+    options = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "momentum": args.momentum}
+    recipe = replace(default_recipe(args.model), **{k: v for k, v in options.items() if v is not None})
+    if args.seed is not None:
+        recipe = replace(recipe, seed=args.seed)
     device = pick_device(args.device)
+    ensure_mnist(args.data)
     print(f"training {recipe} on {device}", flush=True)
-    run = train(recipe, device, args.data, progress=args.progress)
+    run = trained_model(recipe, device, args.data, progress=args.progress)
     for row in run.history.itertuples():
         print(
             f"epoch {row.epoch:3d}  train loss {row.train_loss:.4f}  test loss {row.test_loss:.4f}  "
             f"test accuracy {row.test_accuracy:.2%}  ({row.seconds:.1f} s)"
         )
+    if run.cached:
+        print("(taken from the cache: this recipe was trained before on this kind of device)")
     if args.save:
-        final = run.history.iloc[-1]
-        path = save_checkpoint(
-            run.model, args.save, recipe=asdict(recipe), epochs=recipe.epochs, accuracy=float(final["test_accuracy"])
-        )
+        accuracy = float(run.history["test_accuracy"].iloc[-1])
+        path = save_checkpoint(run.model, args.save, recipe=asdict(recipe), epochs=recipe.epochs, accuracy=accuracy)
         print(f"saved {path}")
 
 
@@ -99,7 +131,19 @@ def _evaluate(args: argparse.Namespace) -> None:
     checkpoint = load_checkpoint(args.checkpoint, device=device)
     result = evaluate(checkpoint.model, TensorBatches(load_split(False, device, args.data), EVAL_BATCH_SIZE))
     print(f"{args.checkpoint}: {type(checkpoint.model).__name__}, trained {checkpoint.metadata.get('epochs')} epochs")
-    print(f"test loss {result.loss:.4f}  test accuracy {result.accuracy:.2%} ({result.correct}/{result.total})")
+    print(f"test loss {result.loss:.4f}  test accuracy {result.accuracy:.2%} ({result.correct}/{len(result)})")
+
+
+def _models(args: argparse.Namespace) -> None:
+    for name, entry in MODELS.items():
+        recipe = default_recipe(name)
+        print(f"{name:7} {entry.architecture.__name__}: {entry.summary}")
+        extras = [f"momentum {recipe.momentum:g}"] if recipe.momentum else []
+        extras += [f"{recipe.schedule} schedule"] if recipe.schedule != "constant" else []
+        extras += ["augmentation"] if recipe.augment else []
+        extras += [f"label smoothing {recipe.label_smoothing:g}"] if recipe.label_smoothing else []
+        settings = [f"{recipe.epochs} epochs", f"batch {recipe.batch_size}", f"{recipe.optimizer} lr {recipe.lr:g}"]
+        print("        " + ", ".join(settings + extras))
 
 
 def _data(args: argparse.Namespace) -> None:
@@ -110,10 +154,10 @@ def _data(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
-    handlers = {"train": _train, "evaluate": _evaluate, "data": _data}
+    handlers = {"train": _train, "evaluate": _evaluate, "models": _models, "data": _data}
     try:
         handlers[args.command](args)
-    except (MNISTDataError, CheckpointError, ValueError) as error:
+    except (MNISTDataError, CheckpointError, NotCachedError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -20,10 +20,10 @@ import math
 import os
 import socket
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import torch
 
@@ -62,6 +62,13 @@ RAW_FILES = (
     RawFile("t10k-images-idx3-ubyte", 7_840_016, "2646ac647ad5339dbf082846283269ea"),
     RawFile("t10k-labels-idx1-ubyte", 10_008, "27ae3e4e09519cfbb04c329615203637"),
 )
+
+
+class Batches(Iterable[tuple[torch.Tensor, torch.Tensor]], Sized, Protocol):
+    """Anything that yields ``(images, labels)`` batches and knows how many.
+
+    A ``DataLoader`` or a :class:`TensorBatches`.
+    """
 
 
 class MNISTDataError(RuntimeError):
@@ -233,6 +240,10 @@ class Split:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def __getitem__(self, index: slice) -> Split:
+        """Return some of the images, such as the first thousand (``split[:1000]``), as a view."""
+        return Split(self.images[index], self.labels[index])
 
     @property
     def device(self) -> torch.device:

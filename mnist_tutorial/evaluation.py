@@ -1,20 +1,21 @@
-"""Looking at a trained classifier: predictions, confusion matrix, confident mistakes."""
+"""One evaluation pass over a test set, and what to look at in its predictions."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from .training import Batches
+from .data import Batches
 
 
 @dataclass(frozen=True)
 class Predictions:
-    """Class probabilities of a model for a set of images, with the true labels (on the CPU)."""
+    """A model's log-probabilities for a set of images, with the true labels (on the CPU)."""
 
-    probabilities: torch.Tensor  # (N, 10)
+    log_probabilities: torch.Tensor  # (N, 10)
     labels: torch.Tensor  # (N,)
 
     def __len__(self) -> int:
@@ -22,34 +23,49 @@ class Predictions:
 
     def __getitem__(self, index: slice | torch.Tensor) -> Predictions:
         """Return the predictions of a subset of the images, in the order of ``index``."""
-        return Predictions(self.probabilities[index], self.labels[index])
+        return Predictions(self.log_probabilities[index], self.labels[index])
+
+    @property
+    def probabilities(self) -> torch.Tensor:
+        """The probability of each class for each image ``(N, 10)``."""
+        return self.log_probabilities.exp()
 
     @property
     def predicted(self) -> torch.Tensor:
         """The most probable class of each image."""
-        return self.probabilities.argmax(dim=1)
+        return self.log_probabilities.argmax(dim=1)
 
     @property
     def confidence(self) -> torch.Tensor:
         """The probability the model gives its own prediction."""
-        return self.probabilities.max(dim=1).values
+        return self.log_probabilities.max(dim=1).values.exp()
+
+    @property
+    def correct(self) -> int:
+        """How many images are classified correctly."""
+        return int((self.predicted == self.labels).sum())
 
     @property
     def accuracy(self) -> float:
-        """The fraction of images whose prediction is the true label."""
-        return (self.predicted == self.labels).double().mean().item()
+        """The fraction of images classified correctly."""
+        return self.correct / len(self)
+
+    @property
+    def loss(self) -> float:
+        """The mean negative log-likelihood of the true classes."""
+        return F.nll_loss(self.log_probabilities.double(), self.labels).item()
 
 
 @torch.inference_mode()
-def predict(model: nn.Module, batches: Batches) -> Predictions:
-    """Run ``model`` in evaluation mode over ``batches`` and collect its probabilities."""
+def evaluate(model: nn.Module, batches: Batches) -> Predictions:
+    """Run ``model`` in evaluation mode over ``batches`` and collect its predictions."""
     device = next(model.parameters()).device
     model.eval()
-    probabilities, labels = [], []
+    outputs, labels = [], []
     for images, batch_labels in batches:
-        probabilities.append(model(images.to(device)).exp().cpu())
-        labels.append(batch_labels.cpu())
-    return Predictions(torch.cat(probabilities), torch.cat(labels))
+        outputs.append(model(images.to(device)))
+        labels.append(batch_labels)
+    return Predictions(torch.cat(outputs).float().cpu(), torch.cat(labels).cpu())
 
 
 def confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor, num_classes: int = 10) -> torch.Tensor:

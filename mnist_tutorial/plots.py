@@ -105,7 +105,7 @@ def plot_history(histories: Mapping[str, pd.DataFrame]) -> Figure:
 def plot_comparison(histories: pd.DataFrame, groups: Mapping[str, Sequence[str]]) -> Figure:
     """One panel per group of runs: test error after each epoch, on a logarithmic scale.
 
-    ``histories`` is the stacked history of :func:`~mnist_tutorial.training.compare` (with a
+    ``histories`` is the stacked history of :func:`compare` (with a
     ``run`` column); ``groups`` maps a panel title to the runs it shows. The error, not the
     accuracy, is drawn so that runs at 1 % and at 90 % error fit on one readable axis.
     """

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import functools
 import os
 import random
 import sys
@@ -59,22 +57,3 @@ def show_progress(progress: bool | None) -> bool:
     if forced in ("0", "1"):
         return forced == "1"
     return sys.stderr.isatty()
-
-
-@functools.cache
-def keep_freed_memory() -> bool:
-    """Ask glibc to keep freed memory for reuse instead of handing it back to the system.
-
-    A training step allocates and frees the same few large buffers thousands of times; by
-    default glibc returns each to the kernel, and touching fresh pages again costs page faults
-    (about a tenth of a CPU training step here). Linux with glibc only; returns whether it
-    applied. It raises the process's memory high-water mark by at most a few buffers.
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    return bool(libc.mallopt(m_mmap_threshold, 32 << 20)) and bool(libc.mallopt(m_trim_threshold, 1 << 30))

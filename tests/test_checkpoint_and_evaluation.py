@@ -10,13 +10,7 @@ from torch import nn
 from mnist_tutorial import plots
 from mnist_tutorial.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from mnist_tutorial.data import Split, TensorBatches
-from mnist_tutorial.evaluation import (
-    Predictions,
-    confident_mistakes,
-    confusion_matrix,
-    per_class_accuracy,
-    predict,
-)
+from mnist_tutorial.evaluation import Predictions, confident_mistakes, confusion_matrix, evaluate, per_class_accuracy
 from mnist_tutorial.models import ConvClassifier, LinearClassifier
 from mnist_tutorial.training import fit
 
@@ -55,11 +49,21 @@ def test_missing_and_garbage_checkpoints_are_refused(tmp_path):
         load_checkpoint(tmp_path / "absent.pt")
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"not a checkpoint at all")
-    with pytest.raises(CheckpointError, match="is not a mnist_tutorial checkpoint"):
+    with pytest.raises(CheckpointError, match="is not a checkpoint written by mnist_tutorial"):
         load_checkpoint(garbage)
     torch.save({"weights": torch.zeros(3)}, tmp_path / "foreign.pt")
-    with pytest.raises(CheckpointError, match="is not a mnist_tutorial checkpoint"):
+    with pytest.raises(CheckpointError, match="is not a checkpoint written by mnist_tutorial .no 'architecture' entry"):
         load_checkpoint(tmp_path / "foreign.pt")
+
+
+def test_a_pickle_that_safe_loading_refuses_gets_no_advice_to_load_it_unsafely(tmp_path):
+    import fractions
+
+    path = tmp_path / "pickled.pt"
+    torch.save({"architecture": "conv", "state_dict": {}, "metadata": {"odd": fractions.Fraction(1, 3)}}, path)
+    with pytest.raises(CheckpointError) as error:
+        load_checkpoint(path)
+    assert str(error.value) == f"{path} is not a checkpoint written by mnist_tutorial"
 
 
 def test_confusion_matrix_counts_true_rows_against_predicted_columns():
@@ -74,19 +78,19 @@ def test_confusion_matrix_counts_true_rows_against_predicted_columns():
 
 def test_confident_mistakes_come_most_confident_first():
     probabilities = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.3, 0.7], [0.95, 0.05]])
-    predictions = Predictions(probabilities, torch.tensor([0, 0, 0, 1, 1]))
+    predictions = Predictions(probabilities.log(), torch.tensor([0, 0, 0, 1, 1]))
     assert predictions.predicted.tolist() == [0, 1, 1, 1, 0]
     assert predictions.accuracy == pytest.approx(0.4)
     assert confident_mistakes(predictions).tolist() == [4, 1, 2]
     assert confident_mistakes(predictions, count=1).tolist() == [4]
 
 
-def test_predict_collects_probabilities_for_every_image(blobs):
+def test_evaluate_collects_probabilities_for_every_image(blobs):
     torch.manual_seed(0)
     model = LinearClassifier()
     batches = TensorBatches(Split(*blobs), 100)
     fit(model, TensorBatches(Split(*blobs), 32, shuffle=True), batches, torch.optim.SGD(model.parameters(), 0.05), 2)
-    predictions = predict(model, batches)
+    predictions = evaluate(model, batches)
     assert predictions.probabilities.shape == (512, 10)
     assert torch.allclose(predictions.probabilities.sum(dim=1), torch.ones(512), atol=1e-5)
     assert torch.equal(predictions.labels, blobs[1])
@@ -100,7 +104,7 @@ def test_figures_have_the_panels_and_titles_asked_for(blobs):
     assert [ax.get_title() for ax in digits.axes[:3]] == ["label 0", "label 1", "label 2"]
 
     probabilities = torch.nn.functional.one_hot(torch.tensor([0, 5, 2]), 10).float()
-    predictions = Predictions(probabilities, torch.tensor([0, 1, 2]))
+    predictions = Predictions(probabilities.log(), torch.tensor([0, 1, 2]))
     grid = plots.show_predictions(images[:3], predictions, columns=3)
     assert [ax.get_title() for ax in grid.axes] == ["0", "5 (true 1) ✗", "2"]
 

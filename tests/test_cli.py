@@ -1,8 +1,7 @@
-"""The command line, run as a reader runs it: ``python -m mnist_tutorial``."""
+"""The command line: options, messages and exit codes, run in-process through ``cli.main``."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -10,23 +9,43 @@ from pathlib import Path
 
 import pytest
 
+from mnist_tutorial import __version__, cli, runs
 from mnist_tutorial.data import raw_folder
+from mnist_tutorial.recipes import MODELS
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mnist_tutorial", *args],
-        capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})},
-    )  # fmt: skip
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the command line in this process; return the exit status, stdout and stderr."""
+    try:
+        status = cli.main(list(args))
+    except SystemExit as exit_:  # argparse exits for --help, --version and usage errors
+        status = exit_.code
+    out, err = capsys.readouterr()
+    return status, out, err
 
 
-def test_help_lists_the_commands_and_options():
-    result = cli("--help")
-    assert result.returncode == 0
-    assert all(word in result.stdout for word in ("train", "evaluate", "data"))
-    train_help = cli("train", "--help").stdout
+def test_python_dash_m_runs_the_command_line():
+    result = subprocess.run([sys.executable, "-m", "mnist_tutorial", "--version"], capture_output=True, text=True)
+    assert (result.returncode, result.stdout.strip()) == (0, f"mnist_tutorial {__version__}")
+
+
+def test_help_is_plain_text_listing_the_commands_options_and_models(capsys):
+    status, out, _ = run(capsys, "--help")
+    assert status == 0
+    assert all(word in out for word in ("train", "evaluate", "models", "data", "--version"))
+    assert "``" not in out and ":func:" not in out
+    status, train_help, _ = run(capsys, "train", "--help")
     for option in ("--model", "--epochs", "--batch-size", "--lr", "--device", "--save", "--data"):
         assert option in train_help
+    assert all(name in train_help for name in MODELS)
+    assert "``" not in train_help
+
+
+def test_models_lists_every_model_of_the_table_with_its_recipe(capsys):
+    status, out, _ = run(capsys, "models")
+    assert status == 0
+    assert [line.split()[0] for line in out.splitlines() if not line.startswith(" ")] == list(MODELS)
+    assert "12 epochs, batch 256, sgd lr 0.2, momentum 0.9, one_cycle schedule, augmentation" in out
 
 
 @pytest.mark.parametrize(
@@ -40,55 +59,72 @@ def test_help_lists_the_commands_and_options():
         (["evaluate"], "the following arguments are required: --checkpoint"),
     ],
 )
-def test_bad_options_exit_with_usage_and_a_specific_message(args, message):
-    result = cli(*args)
-    assert result.returncode == 2
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr
+def test_bad_options_exit_with_usage_and_a_specific_message(capsys, args, message):
+    status, _, err = run(capsys, *args)
+    assert status == 2
+    assert message in err
 
 
-def test_a_missing_checkpoint_is_a_clear_error(tmp_path):
-    result = cli("evaluate", "--checkpoint", str(tmp_path / "nope.pt"), "--device", "cpu")
-    assert result.returncode == 1
-    assert result.stderr.strip() == f"error: no checkpoint at {tmp_path / 'nope.pt'}"
+def test_a_missing_checkpoint_is_a_clear_error(capsys, tmp_path):
+    status, _, err = run(capsys, "evaluate", "--checkpoint", str(tmp_path / "nope.pt"), "--device", "cpu")
+    assert (status, err.strip()) == (1, f"error: no checkpoint at {tmp_path / 'nope.pt'}")
 
 
-def test_an_unknown_device_is_a_clear_error():
-    result = cli("train", "--device", "tpu")
-    assert result.returncode == 1
-    assert "error: unknown device 'tpu'" in result.stderr and "Traceback" not in result.stderr
+def test_an_unknown_device_is_a_clear_error(capsys):
+    status, _, err = run(capsys, "train", "--device", "tpu")
+    assert status == 1 and err.startswith("error: unknown device 'tpu'")
 
 
-def test_unreadable_data_is_a_clear_error(mnist_copy: Path):
+def test_an_unwritable_save_path_fails_before_training(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(runs, "train", lambda *a, **k: pytest.fail("trained before checking --save"))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for target, reason in [(blocker / "sub" / "model.pt", f"{blocker} is not a folder"), (tmp_path, "it is a folder")]:
+        status, out, err = run(capsys, "train", "--model", "linear", "--save", str(target), "--device", "cpu")
+        assert status == 1 and out == ""
+        assert err.strip() == f"error: cannot save to {target}: {reason}"
+
+
+def test_unreadable_data_is_a_clear_error(capsys, mnist_copy: Path):
     damaged = raw_folder(mnist_copy) / "t10k-labels-idx1-ubyte"
     damaged.write_bytes(b"\0" * 10)
-    result = cli("train", "--model", "linear", "--epochs", "1", "--device", "cpu", "--data", str(mnist_copy))
-    assert result.returncode == 1
-    assert "t10k-labels-idx1-ubyte is not the published MNIST file" in result.stderr
-    assert "Traceback" not in result.stderr
-    check = cli("data", "--data", str(mnist_copy))
-    assert check.returncode == 1 and "t10k-labels-idx1-ubyte" in check.stderr
+    status, _, err = run(capsys, "train", "--model", "linear", "--device", "cpu", "--data", str(mnist_copy))
+    assert status == 1 and "t10k-labels-idx1-ubyte is not the published MNIST file" in err
+    status, _, err = run(capsys, "data", "--data", str(mnist_copy))
+    assert status == 1 and "t10k-labels-idx1-ubyte" in err
 
 
-def test_data_command_reports_verified_files(mnist_root):
-    result = cli("data", "--data", str(mnist_root))
-    assert result.returncode == 0, result.stderr
-    assert f"MNIST verified in {raw_folder(mnist_root)}" in result.stdout
+def test_data_command_reports_verified_files(capsys, mnist_root):
+    status, out, err = run(capsys, "data", "--data", str(mnist_root))
+    assert status == 0, err
+    assert f"MNIST verified in {raw_folder(mnist_root)}" in out
 
 
-def test_train_conv_one_epoch_then_evaluate_the_checkpoint(mnist_root, tmp_path):
-    """The issue's bar: one epoch of the convolutional model reaches at least 97 %."""
+@pytest.mark.parametrize("model", list(MODELS))
+def test_every_model_trains_with_its_defaults_through_the_cache(capsys, mnist_root, model, monkeypatch):
+    """Each model's default recipe, shortened to one epoch on a tenth of the data, trains and is cached."""
+    real = runs.recipe_splits
+    monkeypatch.setattr(
+        runs,
+        "recipe_splits",
+        lambda recipe, *a: tuple(s[:n] for s, n in zip(real(recipe, *a), (6000, 1000), strict=True)),
+    )
+    status, out, err = run(capsys, "train", "--model", model, "--epochs", "1", "--device", "cpu", "--no-progress")
+    assert status == 0, err
+    assert out.startswith(f"training Recipe(model='{model}', epochs=1")
+    assert re.search(r"epoch   1 .* test accuracy \d+\.\d\d%", out) and "from the cache" not in out
+    status, again, err = run(capsys, "train", "--model", model, "--epochs", "1", "--device", "cpu")
+    assert status == 0 and "taken from the cache" in again
+
+
+def test_train_then_evaluate_a_saved_checkpoint(capsys, mnist_root, tmp_path):
     checkpoint = tmp_path / "model.pt"
-    trained = cli(
-        "train", "--model", "conv", "--epochs", "1", "--batch-size", "32", "--lr", "0.1",
-        "--device", "cpu", "--save", str(checkpoint), "--no-progress",
-    )  # fmt: skip
-    assert trained.returncode == 0, trained.stderr
-    accuracy = float(re.search(r"test accuracy (\d+\.\d+)%", trained.stdout).group(1))
-    assert accuracy >= 97.0
-    assert f"saved {checkpoint}" in trained.stdout
-
-    evaluated = cli("evaluate", "--checkpoint", str(checkpoint), "--device", "cpu")
-    assert evaluated.returncode == 0, evaluated.stderr
-    assert "ConvClassifier, trained 1 epochs" in evaluated.stdout
-    assert f"test accuracy {accuracy:.2f}%" in evaluated.stdout
+    args = ["--model", "linear", "--epochs", "1", "--batch-size", "128", "--lr", "0.05", "--device", "cpu"]
+    status, out, err = run(capsys, "train", *args, "--save", str(checkpoint), "--no-progress")
+    assert status == 0, err
+    accuracy = float(re.search(r"test accuracy (\d+\.\d+)%", out).group(1))
+    assert accuracy >= 88.0 and f"saved {checkpoint}" in out
+    status, out, err = run(capsys, "evaluate", "--checkpoint", str(checkpoint), "--device", "cpu")
+    assert status == 0, err
+    assert "LinearClassifier, trained 1 epochs" in out
+    assert f"test accuracy {accuracy:.2f}%" in out

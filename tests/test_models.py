@@ -1,4 +1,4 @@
-"""The two classifiers: sizes, outputs, and the fast layers that must equal the plain ones."""
+"""The models table and the classifiers: sizes, outputs, and what each architecture can express."""
 
 from __future__ import annotations
 
@@ -7,100 +7,89 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mnist_tutorial.models import (
-    ConvClassifier,
-    FastDropout,
-    LinearClassifier,
-    architecture_name,
-    build_model,
-    count_parameters,
-)
+from mnist_tutorial.models import ConvClassifier, LinearClassifier, MLPClassifier, StrongClassifier, count_parameters
+from mnist_tutorial.recipes import MODELS, Recipe, architecture_name, build_model, default_recipe
+
+SIZES = {"linear": 89_610, "mlp": 89_610, "conv": 225_034, "strong": 229_234}
 
 
-@pytest.mark.parametrize(("model", "expected"), [(LinearClassifier, 89_610), (ConvClassifier, 225_034)])
-def test_parameter_counts_match_the_docstrings(model, expected):
-    assert count_parameters(model()) == expected
-    assert f"{expected:,}" in model.__doc__
+def test_the_table_names_every_model_once_with_its_documented_size():
+    assert set(MODELS) == set(SIZES)
+    assert {entry.architecture for entry in MODELS.values()} == {
+        LinearClassifier, MLPClassifier, ConvClassifier, StrongClassifier
+    }  # fmt: skip
+    for name, size in SIZES.items():
+        model = build_model(name)
+        assert count_parameters(model) == size
+        assert f"{size:,}" in type(model).__doc__
+        assert architecture_name(model) == name
 
 
-@pytest.mark.parametrize("name", ["linear", "conv"])
+@pytest.mark.parametrize("name", list(SIZES))
 def test_outputs_are_log_probabilities_over_the_ten_classes(name):
     torch.manual_seed(0)
     model = build_model(name).eval()
-    log_probs = model(torch.randn(5, 1, 28, 28))
+    images = torch.randn(5, 1, 28, 28)
+    log_probs = model(images)
     assert log_probs.shape == (5, 10)
     assert torch.allclose(log_probs.exp().sum(dim=1), torch.ones(5), atol=1e-5)
     # Normalising over the batch (the original notebook's dim=0) would make columns sum to 1 instead.
     assert not torch.allclose(log_probs.exp().sum(dim=0), torch.ones(10), atol=1e-2)
+    assert torch.allclose(log_probs, F.log_softmax(model.logits(images), dim=1))
 
 
-def plain_conv_classifier() -> nn.Sequential:
-    """The convolutional model as the book first writes it: ReLU, then pooling, then nn.Dropout."""
-    return nn.Sequential(
-        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
-        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.5),
-        nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Linear(128, 10), nn.LogSoftmax(dim=1),
-    )  # fmt: skip
+def test_every_default_recipe_names_its_own_model_and_the_notebooks_are_ten_epochs_of_sgd_at_batch_32():
+    for name in MODELS:
+        assert default_recipe(name).model == name
+    for name, lr in [("linear", 0.01), ("mlp", 0.01), ("conv", 0.1)]:
+        recipe = default_recipe(name)
+        assert (recipe.epochs, recipe.batch_size, recipe.optimizer, recipe.lr, recipe.momentum) == (
+            10,
+            32,
+            "sgd",
+            lr,
+            0,
+        )
+    assert default_recipe("conv", epochs=3).epochs == 3
 
 
-def test_pooling_before_relu_computes_the_same_function_and_gradients():
-    torch.manual_seed(0)
-    fast, plain = ConvClassifier().eval(), plain_conv_classifier().eval()
-    fast_params = [fast.conv_1, fast.conv_2, fast.layer_3, fast.layer_4]
-    plain_params = [plain[0], plain[4], plain[9], plain[11]]
-    for source, target in zip(fast_params, plain_params, strict=True):
-        target.load_state_dict(source.state_dict())
-    images = torch.randn(16, 1, 28, 28)
-    labels = torch.randint(0, 10, (16,))
-    fast_out, plain_out = fast(images), plain(images)
-    # channels_last convolutions sum in another order, so the last bits may differ
-    assert torch.allclose(fast_out, plain_out, rtol=0, atol=1e-5)
-    F.nll_loss(fast_out, labels).backward()
-    F.nll_loss(plain_out, labels).backward()
-    for source, target in zip(fast_params, plain_params, strict=True):
-        assert torch.allclose(source.weight.grad, target.weight.grad, rtol=1e-5, atol=1e-7)
-
-
-def test_relu_and_max_pooling_commute_exactly():
-    values = torch.randn(8, 32, 26, 26)
-    assert torch.equal(F.relu(F.max_pool2d(values, 2)), F.max_pool2d(F.relu(values), 2))
-
-
-def test_fast_dropout_zeroes_the_asked_fraction_and_rescales_the_rest():
-    torch.manual_seed(0)
-    layer = FastDropout(0.25)
-    out = layer(torch.ones(1_000_000))
-    zeroed = (out == 0).double().mean().item()
-    assert zeroed == pytest.approx(0.25, abs=0.002)
-    assert torch.all((out == 0) | torch.isclose(out, torch.tensor(4 / 3)))
-    assert out.mean().item() == pytest.approx(1.0, abs=0.005)
-
-
-def test_fast_dropout_passes_values_through_in_evaluation_and_repeats_under_a_seed():
-    values = torch.randn(4, 32, 13, 13)
-    assert torch.equal(FastDropout(0.5).eval()(values), values)
-    torch.manual_seed(7)
-    first = FastDropout(0.5)(values)
-    torch.manual_seed(7)
-    assert torch.equal(FastDropout(0.5)(values), first)
-    with pytest.raises(ValueError, match=r"\[0, 1\)"):
-        FastDropout(1.0)
-
-
-def test_the_linear_classifier_is_one_linear_map():
-    torch.manual_seed(0)
-    model = LinearClassifier()
-    weight = model.layer_3.weight @ model.layer_2.weight @ model.layer_1.weight
-    bias = model.layer_3.weight @ (model.layer_2.weight @ model.layer_1.bias + model.layer_2.bias) + model.layer_3.bias
-    images = torch.randn(8, 1, 28, 28)
-    collapsed = F.log_softmax(images.flatten(1) @ weight.T + bias, dim=1)
-    assert torch.allclose(model(images), collapsed, atol=1e-5)
-
-
-def test_models_are_built_by_name_and_named_back():
-    assert isinstance(build_model("conv"), ConvClassifier)
-    assert architecture_name(build_model("linear")) == "linear"
-    with pytest.raises(ValueError, match="unknown model 'resnet'; choose one of linear, conv"):
-        build_model("resnet")
-    with pytest.raises(ValueError, match="not one of the package's architectures"):
+def test_unknown_models_are_refused_by_name():
+    for attempt in (lambda: build_model("resnet"), lambda: Recipe("resnet"), lambda: default_recipe("resnet")):
+        with pytest.raises(ValueError, match="unknown model 'resnet'; choose one of linear, mlp, conv, strong"):
+            attempt()
+    with pytest.raises(ValueError, match="not one of the package's models"):
         architecture_name(nn.Linear(2, 2))
+
+
+def test_the_linear_classifier_is_one_linear_map_and_the_mlp_is_not():
+    torch.manual_seed(0)
+    images = torch.randn(64, 1, 28, 28)
+    for model, collapses in ((LinearClassifier(), True), (MLPClassifier(), False)):
+        weight = model.layer_3.weight @ model.layer_2.weight @ model.layer_1.weight
+        bias = model.layer_3.weight @ (model.layer_2.weight @ model.layer_1.bias + model.layer_2.bias)
+        collapsed = images.flatten(1) @ weight.T + bias + model.layer_3.bias
+        assert torch.allclose(model.logits(images), collapsed, atol=1e-5) is collapses
+
+
+def test_the_convolutional_model_trains_with_dropout_and_evaluates_without():
+    torch.manual_seed(0)
+    model, images = ConvClassifier(), torch.randn(4, 1, 28, 28)
+    assert sum(isinstance(m, nn.Dropout) for m in model.modules()) == 2
+    model.eval()
+    assert torch.equal(model(images), model(images))
+    model.train()
+    assert not torch.equal(model(images), model(images))
+    torch.manual_seed(3)
+    first = model(images)
+    torch.manual_seed(3)
+    assert torch.equal(model(images), first)  # re-seeding repeats the dropout masks
+
+
+def test_channels_last_changes_the_layout_not_the_function():
+    torch.manual_seed(0)
+    for name in ("conv", "strong"):
+        plain = build_model(name).eval()
+        fast = build_model(name).eval().to(memory_format=torch.channels_last)
+        fast.load_state_dict(plain.state_dict())
+        images = torch.randn(8, 1, 28, 28)
+        assert torch.allclose(plain(images), fast(images), atol=1e-5)

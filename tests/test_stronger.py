@@ -1,9 +1,6 @@
-"""Augmentation, label smoothing, optimiser and schedule recipes, comparisons, the strong model,
-and preparing photographed digits."""
+"""Augmentation, label smoothing, optimiser and schedule recipes, and preparing photographed digits."""
 
 from __future__ import annotations
-
-import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -14,17 +11,10 @@ from PIL import Image
 
 from mnist_tutorial import handwriting
 from mnist_tutorial.augment import BACKGROUND, random_affine
-from mnist_tutorial.data import MNIST_MEAN, MNIST_STD, Split
-from mnist_tutorial.models import StrongClassifier, count_parameters
+from mnist_tutorial.data import MNIST_MEAN, MNIST_STD
 from mnist_tutorial.paths import image_path
-from mnist_tutorial.training import Recipe, compare, smoothed_nll_loss
-
-
-def test_the_strong_model_has_the_documented_size_and_output():
-    model = StrongClassifier().eval()
-    assert count_parameters(model) == 229_234 and "229,234" in StrongClassifier.__doc__
-    out = model(torch.randn(3, 1, 28, 28))
-    assert out.shape == (3, 10) and torch.allclose(out.exp().sum(dim=1), torch.ones(3), atol=1e-5)
+from mnist_tutorial.recipes import Recipe
+from mnist_tutorial.training import smoothed_nll_loss
 
 
 def test_an_identity_transform_changes_nothing_and_blank_stays_blank():
@@ -80,19 +70,6 @@ def test_recipes_refuse_unknown_optimizers_and_schedules():
         Recipe("conv", optimizer="rmsprop")
     with pytest.raises(ValueError, match="unknown schedule 'cosine'"):
         Recipe("conv", schedule="cosine")
-
-
-def test_compare_trains_each_recipe_and_reports_it(blobs):
-    split = Split(*blobs)
-    base = Recipe("linear", epochs=2, batch_size=32, lr=0.05)
-    recipes = {"sgd": base, "adam": dataclasses.replace(base, optimizer="adam", lr=0.01)}
-    summary, histories = compare(recipes, split, split, progress=False)
-    assert list(summary.index) == ["sgd", "adam"]
-    assert {"optimizer", "lr", "batch_size", "test_accuracy", "seconds"} <= set(summary.columns)
-    assert summary.loc["adam", "optimizer"] == "adam"
-    assert (summary["test_accuracy"] > 0.9).all()
-    assert isinstance(histories, pd.DataFrame) and len(histories) == 4
-    assert set(histories["run"]) == {"sgd", "adam"}
 
 
 def test_photographed_digits_are_prepared_like_mnist():

@@ -1,30 +1,63 @@
-"""Training and evaluation loops, seeding, devices, progress bars and the model cache."""
+"""The training loop, evaluation, fit, recipes, devices, progress bars and the trained-model cache."""
 
 from __future__ import annotations
 
-import warnings
+import dataclasses
 
 import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.optim import optimizer as torch_optimizer
 
-from mnist_tutorial import runtime, training
+from mnist_tutorial import runs, runtime
+from mnist_tutorial.cuda_graphs import graphs_apply
 from mnist_tutorial.data import Split, TensorBatches
-from mnist_tutorial.models import LinearClassifier
+from mnist_tutorial.evaluation import evaluate
+from mnist_tutorial.recipes import Recipe, build_model
+from mnist_tutorial.runs import NotCachedError, compare, prepare_training, train, trained_model
 from mnist_tutorial.runtime import pick_device, seed_everything, show_progress
-from mnist_tutorial.training import Recipe, evaluate, fit, train, train_epoch, trained_model
+from mnist_tutorial.training import fit, train_epoch
 
 
 def batches_of(blobs, batch_size=32, shuffle=True):
     return TensorBatches(Split(*blobs), batch_size, shuffle=shuffle, seed=1)
 
 
+def textbook_epoch(model, batches, optimizer, scheduler=None):
+    """The loop the training chapter writes out by hand."""
+    model.train()
+    for images, labels in batches:
+        loss = F.nll_loss(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+
+
+@pytest.mark.parametrize("name", ["linear", "mlp", "conv", "strong"])
+def test_train_epoch_is_the_textbook_loop_bit_for_bit(blobs, name):
+    torch.manual_seed(0)
+    ours, reference = build_model(name), build_model(name)
+    reference.load_state_dict(ours.state_dict())
+    calls = []
+    ours.register_forward_hook(lambda *_: calls.append(1))  # the model itself runs, hooks and all
+    make = lambda model: torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.5)  # noqa: E731
+    torch.manual_seed(1)  # the same dropout masks for both
+    mean_loss = train_epoch(ours, batches_of(blobs), make(ours), progress=False)
+    torch.manual_seed(1)
+    textbook_epoch(reference, batches_of(blobs), make(reference))
+    for mine, theirs in zip(ours.state_dict().values(), reference.state_dict().values(), strict=True):
+        assert torch.equal(mine, theirs)
+    assert len(calls) == len(batches_of(blobs)) == 16
+    assert all(p.grad is not None for p in ours.parameters())
+    assert mean_loss > 0
+
+
 def test_train_epoch_lowers_the_loss_and_returns_the_mean_batch_loss(blobs):
     torch.manual_seed(0)
-    model = LinearClassifier()
+    model = build_model("linear")
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
     before = evaluate(model, batches_of(blobs, 512, shuffle=False))
     mean_loss = train_epoch(model, batches_of(blobs), optimizer, progress=False)
@@ -34,118 +67,26 @@ def test_train_epoch_lowers_the_loss_and_returns_the_mean_batch_loss(blobs):
     assert before.loss > mean_loss > after.loss
 
 
-class AutogradLinear(LinearClassifier):
-    """A linear classifier that train_epoch trains through autograd (it is not the exact class)."""
-
-
-def textbook_epoch(model, batches, lr):
-    """The five-step loop the training chapter writes out by hand."""
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    for images, labels in batches:
-        loss = F.nll_loss(model(images), labels)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-
-
-@pytest.mark.parametrize("by_hand", [False, True], ids=["autograd", "gradients by hand"])
-def test_train_epoch_is_the_textbook_loop(blobs, by_hand, monkeypatch):
-    """Same weights as the textbook loop: bit for bit through autograd, to rounding by hand."""
-    calls = []
-    by_hand_gradients = training.linear_gradients_by_hand
-    spy = lambda *a, **k: calls.append(k["learning_rate"]) or by_hand_gradients(*a, **k)  # noqa: E731
-    monkeypatch.setattr(training, "linear_gradients_by_hand", spy)
+def test_the_scheduler_steps_after_every_batch_and_augmentation_sees_every_batch(blobs):
     torch.manual_seed(0)
-    ours = LinearClassifier() if by_hand else AutogradLinear()
-    reference = LinearClassifier()
-    reference.load_state_dict(ours.state_dict())
-    train_epoch(ours, batches_of(blobs), torch.optim.SGD(ours.parameters(), lr=0.05), progress=False)
-    textbook_epoch(reference, batches_of(blobs), lr=0.05)
-    for mine, theirs in zip(ours.parameters(), reference.parameters(), strict=True):
-        if by_hand:
-            torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-6)
-        else:
-            assert torch.equal(mine, theirs)
-    assert calls == ([0.05] * len(batches_of(blobs)) if by_hand else [])  # plain SGD: the step is fused
-    assert all((p.grad is None) == by_hand for p in ours.parameters())  # and no gradient is stored
+    model = build_model("linear")
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.2)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=4, gamma=0.5)
+    seen = []
+    augment = lambda images: seen.append(len(images)) or images.flip(-1)  # noqa: E731
+    train_epoch(model, batches_of(blobs), optimizer, scheduler=scheduler, augment=augment, progress=False)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.2 * 0.5**4)  # 16 batches, 4 halvings
+    assert seen == [32] * 16
 
 
-def sgd_with_a_hook(parameters, calls):
-    optimizer = torch.optim.SGD(parameters, lr=0.05)
-    optimizer.register_step_post_hook(lambda *_: calls.append(1))
-    return optimizer
-
-
-NOT_PLAIN_SGD = {
-    "momentum": lambda parameters, calls: torch.optim.SGD(parameters, lr=0.05, momentum=0.9),
-    "weight decay": lambda parameters, calls: torch.optim.SGD(parameters, lr=0.05, weight_decay=0.01),
-    "maximize": lambda parameters, calls: torch.optim.SGD(parameters, lr=0.01, maximize=True),
-    "step hook": sgd_with_a_hook,
-    "adam": lambda parameters, calls: torch.optim.Adam(parameters, lr=1e-3),
-    "last layer only": lambda parameters, calls: torch.optim.SGD(list(parameters)[-2:], lr=0.05),
-}
-
-
-@pytest.mark.parametrize("make_optimizer", NOT_PLAIN_SGD.values(), ids=NOT_PLAIN_SGD.keys())
-def test_gradients_by_hand_leave_other_optimizers_their_step(blobs, make_optimizer):
-    """Anything but plain SGD over the whole model gets .grad and its own optimizer.step()."""
-    torch.manual_seed(0)
-    ours, reference = LinearClassifier(), AutogradLinear()
-    reference.load_state_dict(ours.state_dict())
-    calls, reference_calls = [], []
-    optimizer = make_optimizer(ours.parameters(), calls)
-    assert training.plain_sgd_group(optimizer, ours) is None
-    train_epoch(ours, batches_of(blobs), optimizer, progress=False)
-    train_epoch(reference, batches_of(blobs), make_optimizer(reference.parameters(), reference_calls), progress=False)
-    for mine, theirs in zip(ours.parameters(), reference.parameters(), strict=True):
-        torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-5)
-    assert calls == reference_calls
-
-
-def test_a_global_step_hook_keeps_the_optimizers_step():
-    model = LinearClassifier()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
-    assert training.plain_sgd_group(optimizer, model) is optimizer.param_groups[0]
-    handle = torch_optimizer.register_optimizer_step_post_hook(lambda *_: None)
-    try:
-        assert training.plain_sgd_group(optimizer, model) is None
-    finally:
-        handle.remove()
-
-
-def test_with_a_scheduler_the_optimizer_takes_its_own_steps(blobs):
-    """A scheduler counts optimizer.step() calls (and warns without them): no fused step then."""
-    torch.manual_seed(0)
-    ours, reference = LinearClassifier(), AutogradLinear()
-    reference.load_state_dict(ours.state_dict())
+def test_label_smoothing_reaches_the_loss(blobs):
     losses = []
-    for model in (ours, reference):
-        optimizer = torch.optim.SGD(model.parameters(), lr=0.2)
-        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=4, gamma=0.5)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            losses.append(train_epoch(model, batches_of(blobs), optimizer, scheduler=scheduler, progress=False))
-        assert optimizer.param_groups[0]["lr"] == pytest.approx(0.2 * 0.5**4)  # 16 batches, 4 halvings
-    assert losses[0] == pytest.approx(losses[1], rel=1e-5)
-    for mine, theirs in zip(ours.parameters(), reference.parameters(), strict=True):
-        torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-6)
-        assert mine.grad is not None
-
-
-@pytest.mark.parametrize("smoothing", [0.0, 0.1])
-def test_linear_gradients_by_hand_are_autograds(smoothing):
-    torch.manual_seed(0)
-    model = LinearClassifier()
-    images, labels = torch.randn(32, 1, 28, 28), torch.randint(0, 10, (32,))
-    loss = training.smoothed_nll_loss(model(images), labels, smoothing)
-    loss.backward()
-    expected = [p.grad.clone() for p in model.parameters()]
-    model.zero_grad(set_to_none=True)
-    hand_loss = training.linear_gradients_by_hand(model, images, labels, smoothing)
-    assert hand_loss.item() == pytest.approx(loss.item(), rel=1e-6)
-    assert not hand_loss.requires_grad
-    for parameter, gradient in zip(model.parameters(), expected, strict=True):
-        torch.testing.assert_close(parameter.grad, gradient, rtol=1e-5, atol=1e-7)
+    for smoothing in (0.0, 0.3):
+        torch.manual_seed(0)
+        model = build_model("linear")
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+        losses.append(train_epoch(model, batches_of(blobs), optimizer, label_smoothing=smoothing, progress=False))
+    assert losses[1] > losses[0]  # a softened target can never be met exactly
 
 
 class FixedGuess(nn.Module):
@@ -164,15 +105,17 @@ class FixedGuess(nn.Module):
 def test_evaluate_counts_correct_images_and_averages_the_loss_per_image(blobs):
     result = evaluate(FixedGuess(), batches_of(blobs, 100, shuffle=False))
     threes = int((blobs[1] == 3).sum())
-    assert (result.correct, result.total) == (threes, 512)
+    assert (result.correct, len(result)) == (threes, 512)
     assert result.accuracy == threes / 512
     expected = (threes * -torch.tensor(0.5).log() + (512 - threes) * -torch.tensor(0.5 / 9).log()) / 512
     assert result.loss == pytest.approx(expected.item(), rel=1e-6)
+    assert torch.equal(result.labels, blobs[1]) and torch.equal(result.predicted, torch.full((512,), 3))
+    assert result.confidence == pytest.approx(torch.full((512,), 0.5))
 
 
 def test_fit_returns_one_history_row_per_epoch(blobs):
     torch.manual_seed(0)
-    model = LinearClassifier()
+    model = build_model("linear")
     seen = []
     history = fit(
         model, batches_of(blobs), batches_of(blobs, 256, False), torch.optim.SGD(model.parameters(), lr=0.05),
@@ -190,7 +133,7 @@ def test_fit_returns_one_history_row_per_epoch(blobs):
 def test_seeding_makes_a_cpu_run_repeat_bit_for_bit(blobs):
     def run() -> list[torch.Tensor]:
         seed_everything(11)
-        model = training.build_model("conv")
+        model = build_model("conv")
         fit(model, batches_of(blobs), batches_of(blobs), torch.optim.SGD(model.parameters(), lr=0.05), 1)
         return [p.detach().clone() for p in model.parameters()]
 
@@ -199,14 +142,39 @@ def test_seeding_makes_a_cpu_run_repeat_bit_for_bit(blobs):
 
 
 def test_recipes_reject_bad_values():
-    with pytest.raises(ValueError, match="unknown model"):
-        Recipe("mlp")
-    with pytest.raises(ValueError, match="epochs must be positive"):
-        Recipe("conv", epochs=0)
-    with pytest.raises(ValueError, match="batch_size must be positive"):
-        Recipe("conv", batch_size=-1)
+    for field, value in [("epochs", 0), ("batch_size", -1), ("train_size", 0)]:
+        with pytest.raises(ValueError, match=f"{field} must be positive"):
+            Recipe("conv", **{field: value})
     with pytest.raises(ValueError, match="lr must be positive"):
         Recipe("conv", lr=0)
+    with pytest.raises(ValueError, match=r"label_smoothing must be in \[0, 1\)"):
+        Recipe("conv", label_smoothing=1.0)
+
+
+def test_a_recipe_trains_conv_models_channels_last_on_the_cpu_and_without_cuda_graphs():
+    conv = prepare_training(Recipe("conv"), torch.device("cpu"), steps_per_epoch=10)
+    assert conv.model.block_2[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert conv.run_epoch is train_epoch and conv.scheduler is None and conv.augment is None
+    linear = prepare_training(Recipe("linear"), torch.device("cpu"), 10)
+    assert linear.model.layer_1.weight.is_contiguous()
+    strong = prepare_training(
+        Recipe("strong", schedule="one_cycle", augment=True, momentum=0.9), torch.device("cpu"), 10
+    )
+    assert strong.scheduler is not None and strong.augment is not None
+
+
+def test_cuda_graphs_are_used_only_where_the_step_is_fixed():
+    parameters = [nn.Parameter(torch.zeros(2))]
+    sgd, adam = torch.optim.SGD(parameters, lr=0.1), torch.optim.Adam(parameters)
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    assert graphs_apply(sgd, cuda, scheduler=None, augment=None)
+    assert not graphs_apply(sgd, cpu, scheduler=None, augment=None)
+    assert not graphs_apply(adam, cuda, scheduler=None, augment=None)
+    assert not graphs_apply(sgd, cuda, scheduler=object(), augment=None)
+    assert not graphs_apply(sgd, cuda, scheduler=None, augment=object())
+    assert not graphs_apply(
+        torch.optim.SGD(parameters, lr=0.1, momentum=0.9, dampening=0.1), cuda, scheduler=None, augment=None
+    )
 
 
 def test_pick_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
@@ -239,32 +207,61 @@ def test_progress_bars_follow_the_argument_then_the_environment_then_the_termina
     assert show_progress(None) and not show_progress(False)
 
 
+SMALL = Recipe("linear", epochs=1, batch_size=100, lr=0.05, train_size=3000, test_size=1000)
+
+
 def test_a_trained_model_is_found_again_in_the_cache(mnist_root, monkeypatch):
-    recipe = Recipe("linear", epochs=1, batch_size=128, lr=0.05)
-    run = train(recipe, "cpu", mnist_root, progress=False)
-    assert run.history["test_accuracy"].iloc[-1] > 0.85
+    run = train(SMALL, "cpu", mnist_root, progress=False)
+    assert run.history["test_accuracy"].iloc[-1] > 0.7 and not run.cached
 
     def no_training(*args, **kwargs):
         raise AssertionError("trained again instead of loading the cached model")
 
-    monkeypatch.setattr(training, "train", no_training)
-    cached = trained_model(recipe, "cpu", mnist_root)
+    monkeypatch.setattr(runs, "train", no_training)
+    cached = trained_model(SMALL, "cpu", mnist_root)
+    assert cached.cached
     assert all(torch.equal(a, b) for a, b in zip(run.model.parameters(), cached.model.parameters(), strict=True))
     pd.testing.assert_frame_equal(cached.history, run.history)
+    assert cached.seconds == pytest.approx(run.history["seconds"].sum())
 
 
-def test_a_cached_model_is_keyed_by_the_package_source(monkeypatch):
-    recipe = Recipe("conv")
-    before = training._cached_checkpoint(recipe, torch.device("cpu"))
-    monkeypatch.setattr(training, "_source_digest", lambda: "changed source")
-    assert training._cached_checkpoint(recipe, torch.device("cpu")) != before
-    assert training._cached_checkpoint(Recipe("conv", seed=1), torch.device("cpu")) != before
+def test_a_recipe_trains_on_the_first_images_it_names(mnist_root):
+    train_split, test_split = runs.recipe_splits(SMALL, torch.device("cpu"), mnist_root)
+    assert (len(train_split), len(test_split)) == (3000, 1000)
+    assert len(runs.recipe_splits(Recipe("linear"), torch.device("cpu"), mnist_root)[0]) == 60_000
 
 
-def test_freed_memory_is_kept_for_reuse_on_linux():
-    import sys
+def test_with_cached_only_a_missing_model_is_an_error_not_a_training_run(mnist_root, monkeypatch):
+    monkeypatch.setenv(runs.CACHED_ONLY_ENV, "1")
+    monkeypatch.setattr(runs, "train", lambda *a, **k: pytest.fail("trained"))
+    with pytest.raises(NotCachedError, match="is not in the cache"):
+        trained_model(dataclasses.replace(SMALL, seed=99), "cpu", mnist_root)
 
-    assert runtime.keep_freed_memory() is sys.platform.startswith("linux")
+
+def test_a_cached_model_is_keyed_by_recipe_device_torch_version_and_package_source(monkeypatch):
+    recipe, cpu = Recipe("conv"), torch.device("cpu")
+    before = runs._cached_checkpoint(recipe, cpu)
+    assert runs._cached_checkpoint(Recipe("conv"), cpu) == before
+    assert runs._cached_checkpoint(Recipe("conv", seed=1), cpu) != before
+    assert runs._cached_checkpoint(recipe, torch.device("cuda")) != before
+    monkeypatch.setattr(torch, "__version__", "0.0.0")
+    assert runs._cached_checkpoint(recipe, cpu) != before
+    monkeypatch.undo()
+    monkeypatch.setattr(runs, "_source_digest", lambda: "changed source")
+    assert runs._cached_checkpoint(recipe, cpu) != before
+
+
+def test_compare_trains_each_recipe_once_and_reports_it(mnist_root, monkeypatch):
+    recipes = {"sgd": SMALL, "adam": dataclasses.replace(SMALL, optimizer="adam", lr=0.001)}
+    summary, histories = compare(recipes, "cpu", mnist_root, progress=False)
+    assert list(summary.index) == ["sgd", "adam"]
+    assert {"optimizer", "lr", "batch_size", "test_accuracy", "seconds"} <= set(summary.columns)
+    assert summary.loc["adam", "optimizer"] == "adam"
+    assert (summary["test_accuracy"] > 0.7).all()
+    assert len(histories) == 2 and set(histories["run"]) == {"sgd", "adam"}
+    monkeypatch.setenv(runs.CACHED_ONLY_ENV, "1")  # a second comparison trains nothing
+    again, _ = compare(recipes, "cpu", mnist_root)
+    pd.testing.assert_frame_equal(again, summary)
 
 
 def test_a_missing_image_is_named():

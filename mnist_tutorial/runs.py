@@ -1,0 +1,193 @@
+"""Whole training runs by recipe, and the cache that lets every chapter share them.
+
+A run is seeded, so a recipe trained twice on the same machine gives the same model; the cache
+keeps each trained model under a key made of the recipe, the device type, the PyTorch version
+and the package's source, and :func:`trained_model` returns it instead of training again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+from torch import nn
+
+from .augment import random_affine
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .cuda_graphs import GraphedEpochs, graphs_apply
+from .data import Split, TensorBatches, load_split
+from .paths import cache_dir
+from .recipes import Recipe, build_model
+from .runtime import pick_device, seed_everything
+from .training import Augment, EpochRunner, fit, train_epoch
+
+#: Batch size of evaluation passes: no gradients are kept, so large batches are cheap.
+EVAL_BATCH_SIZE = 1000
+
+#: Set to ``1`` to make :func:`trained_model` fail instead of training when a model is not cached.
+CACHED_ONLY_ENV = "MNIST_TUTORIAL_CACHED_ONLY"
+
+
+class NotCachedError(RuntimeError):
+    """A model was asked for that is not in the cache, with ``$MNIST_TUTORIAL_CACHED_ONLY=1``."""
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """A trained model, the history of its training, and whether it came from the cache."""
+
+    model: nn.Module
+    history: pd.DataFrame
+    cached: bool = False
+
+    @property
+    def seconds(self) -> float:
+        """How long the training took when it ran, evaluation after each epoch included."""
+        return float(self.history["seconds"].sum())
+
+
+def recipe_splits(
+    recipe: Recipe, device: torch.device, root: str | os.PathLike[str] | None = None
+) -> tuple[Split, Split]:
+    """Return the training and test images ``recipe`` uses, on ``device``."""
+    train, test = load_split(True, device, root), load_split(False, device, root)
+    return train[: recipe.train_size], test[: recipe.test_size]
+
+
+@dataclass(frozen=True)
+class Training:
+    """What a recipe trains with: the model, its optimizer and schedule, and how an epoch runs."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None
+    augment: Augment | None
+    run_epoch: EpochRunner
+
+
+def prepare_training(
+    recipe: Recipe, device: torch.device, steps_per_epoch: int, *, cuda_graphs: bool = True
+) -> Training:
+    """Seed, then build the model, optimizer, schedule and augmentation of ``recipe`` on ``device``.
+
+    On a CPU the convolutional models use the ``channels_last`` memory layout, which the CPU's
+    convolution routines prefer. On a CUDA device, where SGD at a constant rate allows it, each
+    step is replayed as a CUDA graph (see :mod:`~.cuda_graphs`) unless ``cuda_graphs`` is false.
+    """
+    seed_everything(recipe.seed)
+    model = build_model(recipe.model).to(device)
+    if device.type == "cpu" and any(p.dim() == 4 for p in model.parameters()):
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = recipe.make_optimizer(model)
+    scheduler = recipe.make_scheduler(optimizer, steps_per_epoch)
+    augment = None
+    if recipe.augment:
+        augment = functools.partial(random_affine, generator=torch.Generator().manual_seed(recipe.seed))
+    graphed = cuda_graphs and graphs_apply(optimizer, device, scheduler=scheduler, augment=augment)
+    return Training(model, optimizer, scheduler, augment, GraphedEpochs() if graphed else train_epoch)
+
+
+def train(
+    recipe: Recipe,
+    device: str | torch.device = "auto",
+    root: str | os.PathLike[str] | None = None,
+    *,
+    progress: bool | None = None,
+    cuda_graphs: bool = True,
+) -> TrainingRun:
+    """Train a fresh model by ``recipe`` on MNIST, remember it in the cache, and return it.
+
+    The data are held on the device as two tensors (:func:`load_split`); see
+    :func:`prepare_training` for the memory layout and CUDA graphs.
+    """
+    target = pick_device(device)
+    train_split, test_split = recipe_splits(recipe, target, root)
+    train_batches = TensorBatches(train_split, recipe.batch_size, shuffle=True, seed=recipe.seed)
+    setup = prepare_training(recipe, target, len(train_batches), cuda_graphs=cuda_graphs)
+    history = fit(
+        setup.model, train_batches, TensorBatches(test_split, EVAL_BATCH_SIZE), setup.optimizer, recipe.epochs,
+        scheduler=setup.scheduler, augment=setup.augment, label_smoothing=recipe.label_smoothing,
+        progress=progress, run_epoch=setup.run_epoch,
+    )  # fmt: skip
+    save_checkpoint(
+        setup.model,
+        _cached_checkpoint(recipe, target),
+        recipe=dataclasses.asdict(recipe),
+        epochs=recipe.epochs,
+        accuracy=float(history["test_accuracy"].iloc[-1]),
+        history={column: history[column].tolist() for column in history.columns},
+    )
+    return TrainingRun(setup.model, history)
+
+
+def trained_model(
+    recipe: Recipe,
+    device: str | torch.device = "auto",
+    root: str | os.PathLike[str] | None = None,
+    *,
+    progress: bool | None = None,
+) -> TrainingRun:
+    """Return the model trained by ``recipe``: from the cache if an identical run is there.
+
+    The cache key covers the recipe, the device type, the PyTorch version and the package's
+    source code, so a cached model is the one :func:`train` would produce now. With
+    ``$MNIST_TUTORIAL_CACHED_ONLY=1`` a model missing from the cache is an error instead.
+    """
+    target = pick_device(device)
+    path = _cached_checkpoint(recipe, target)
+    try:
+        checkpoint = load_checkpoint(path, device=target)
+    except CheckpointError:
+        if os.environ.get(CACHED_ONLY_ENV) == "1":
+            message = f"{recipe} on {target.type} is not in the cache ({path}) and {CACHED_ONLY_ENV}=1"
+            raise NotCachedError(message) from None
+        return train(recipe, target, root, progress=progress)
+    return TrainingRun(checkpoint.model, pd.DataFrame(checkpoint.metadata["history"]), cached=True)
+
+
+def compare(
+    recipes: dict[str, Recipe],
+    device: str | torch.device = "auto",
+    root: str | os.PathLike[str] | None = None,
+    *,
+    progress: bool | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train (or take from the cache) one model per recipe; return a summary and the histories.
+
+    The summary has one row per recipe (its settings, final test loss and accuracy, and the
+    seconds its training took); the histories are stacked with a ``run`` column naming the recipe.
+    """
+    summaries, histories = [], []
+    for name, recipe in recipes.items():
+        history = trained_model(recipe, device, root, progress=progress).history
+        final = history.iloc[-1]
+        summaries.append(
+            {
+                "run": name,
+                **{key: getattr(recipe, key) for key in ("optimizer", "lr", "momentum", "batch_size")},
+                "test_loss": final["test_loss"],
+                "test_accuracy": final["test_accuracy"],
+                "seconds": history["seconds"].sum(),
+            }
+        )
+        histories.append(history.assign(run=name))
+    return pd.DataFrame(summaries).set_index("run"), pd.concat(histories, ignore_index=True)
+
+
+def _source_digest() -> str:
+    digest = hashlib.sha256()
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(source.name.encode() + source.read_bytes())
+    return digest.hexdigest()
+
+
+def _cached_checkpoint(recipe: Recipe, device: torch.device) -> Path:
+    fields = [repr(dataclasses.astuple(recipe)), device.type, torch.__version__, _source_digest()]
+    key = hashlib.sha256("\n".join(fields).encode()).hexdigest()[:16]
+    return cache_dir() / "models" / f"{recipe.model}-{key}.pt"

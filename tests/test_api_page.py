@@ -1,0 +1,16 @@
+"""The API page documents exactly the package's public names."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import mnist_tutorial
+
+API_PAGE = Path(__file__).resolve().parent.parent / "book" / "api.md"
+
+
+def test_the_api_page_documents_every_public_name_once_and_nothing_else():
+    names = re.findall(r"^\.\. auto(?:function|class|data|exception):: (\w+)$", API_PAGE.read_text(), re.MULTILINE)
+    assert sorted(names) == sorted(set(names)), "documented twice"
+    assert set(names) == set(mnist_tutorial.__all__)
