@@ -18,7 +18,7 @@ export MNIST_TUTORIAL_PROGRESS ?= 0
 # Not for pytest itself, whose idle threads would then compete with the processes it starts.
 SPIN := OMP_WAIT_POLICY=ACTIVE
 
-.PHONY: help venv book book-clean references test lint unit nbval browser images bench bench-build clean
+.PHONY: help venv book book-clean references test lint unit nbval browser images bench bench-build gpu-check clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -55,8 +55,8 @@ lint: $(STAMP)  ## ruff, on the package, tests, benchmarks and scripts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-unit: $(STAMP)  ## the tests that need no built book
-	$(BIN)/python -m pytest tests -m "not book"
+unit: $(STAMP)  ## the unit tests: no built book, no chapter runs (under a minute)
+	$(BIN)/python -m pytest tests -m "not book and not notebooks"
 
 nbval: $(STAMP)  ## re-run every chapter and compare its outputs with tests/notebooks/
 	$(SPIN) $(BIN)/python -m pytest $(NBVAL) tests/notebooks
@@ -64,9 +64,11 @@ nbval: $(STAMP)  ## re-run every chapter and compare its outputs with tests/note
 browser:  ## install Chromium, chromedriver and axe-core if missing (apt and npm)
 	bash .ci/install-browser.sh || echo "warning: browser tools missing; the browser tests will skip (and fail in CI)"
 
+# After the build has trained every model, nbval and the tests that run chapters take them from the
+# cache: MNIST_TUTORIAL_CACHED_ONLY=1 turns a model that would be trained again into an error.
 test: $(STAMP) lint browser book  ## lint, the book, unit and browser tests, nbval
-	$(BIN)/python -m pytest tests
-	$(MAKE) nbval
+	MNIST_TUTORIAL_CACHED_ONLY=1 $(BIN)/python -m pytest tests
+	MNIST_TUTORIAL_CACHED_ONLY=1 $(MAKE) nbval
 
 images: $(STAMP)  ## redraw the book's own images in img/
 	$(BIN)/python img/draw_images.py
@@ -77,6 +79,9 @@ bench: $(STAMP)  ## training speed: the original notebook's pipeline against the
 
 bench-build: $(STAMP)  ## whole-process times of a cold and an unchanged `make book`
 	$(BIN)/python benchmarks/build_time.py
+
+gpu-check: $(STAMP)  ## on a machine with one NVIDIA GPU: cold book, nbval on CUDA and on the CPU, bench; times to JSON
+	$(BIN)/python benchmarks/gpu_check.py
 
 clean: book-clean  ## remove the build, caches and the virtual environment
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache node_modules

@@ -9,20 +9,30 @@ import pytest
 import torch
 
 from mnist_tutorial.data import RAW_FILES, raw_folder
-from mnist_tutorial.paths import CACHE_ENV, data_root
+from mnist_tutorial.paths import CACHE_ENV, cache_dir, data_root
+from mnist_tutorial.runs import CACHED_ONLY_ENV
+
+#: The cache the book was built with, and how it was to be used, before the tests isolate theirs.
+BOOK_CACHE_ENV = {CACHE_ENV: str(cache_dir()), CACHED_ONLY_ENV: os.environ.get(CACHED_ONLY_ENV, "0")}
 
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Give the whole test session its own cache folder (verification records, models)."""
+    """Give the whole test session its own cache folder (verification records, models).
+
+    The unit tests train small models of their own, so ``$MNIST_TUTORIAL_CACHED_ONLY`` does not
+    apply to them; tests that run the book's chapters get it back with :data:`BOOK_CACHE_ENV`.
+    """
     path = tmp_path_factory.mktemp("cache")
-    previous = os.environ.get(CACHE_ENV)
+    previous = {name: os.environ.get(name) for name in (CACHE_ENV, CACHED_ONLY_ENV)}
     os.environ[CACHE_ENV] = str(path)
+    os.environ.pop(CACHED_ONLY_ENV, None)
     yield path
-    if previous is None:
-        os.environ.pop(CACHE_ENV, None)
-    else:
-        os.environ[CACHE_ENV] = previous
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")
