@@ -23,14 +23,15 @@ SPIN := OMP_WAIT_POLICY=ACTIVE
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): requirements.txt pyproject.toml
+# requirements-dev.txt includes requirements.txt (what readers need) and adds the developers' tools.
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-venv: $(STAMP)  ## create .venv with the pinned requirements and the package
+venv: $(STAMP)  ## create .venv with the pinned requirements (both files) and the package
 
 # The execution cache re-runs a chapter when its code changes, but it cannot see the package,
 # the images or the pinned libraries the chapters use: when those change, every chapter runs.
