@@ -9,6 +9,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 READER = REPO / "requirements.txt"
 DEVELOPER = REPO / "requirements-dev.txt"
+#: The Python the pins need, which CI, Binder and pyproject.toml state.
+PYTHON = "3.11"
 
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)$")
 

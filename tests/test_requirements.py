@@ -21,10 +21,9 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from tests.requirements_support import DEVELOPER, READER, REPO, canonical, includes, pinned
+from tests.requirements_support import DEVELOPER, PYTHON, READER, REPO, canonical, includes, pinned
 
 DEVELOPER_TOOLS = {"ruff", "selenium", "zizmor", "check-jsonschema"}
-PYTHON = "3.11"
 
 
 def project() -> dict:
