@@ -71,7 +71,9 @@ def test_post_build_installs_the_package_and_the_viewer_setting_where_make_lab_d
 
     venv = tmp_path / "venv"
     dry_run = ["make", "--dry-run", "-o", f"{venv}/.installed-stamp", "lab", f"VENV={venv}"]
-    commands = subprocess.run(dry_run, cwd=REPO, capture_output=True, text=True, check=True).stdout.splitlines()
+    plain = {key: value for key, value in os.environ.items() if key not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    result = subprocess.run(dry_run, cwd=REPO, env=plain, capture_output=True, text=True, check=True)
+    commands = result.stdout.splitlines()
     (copy,) = [line.split() for line in commands if line.startswith("cp ")]
     assert copy[1] == "binder/overrides.json"
     installed = prefix / Path(copy[2]).relative_to(venv)

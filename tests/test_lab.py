@@ -112,7 +112,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"),
     ]:
         env[variable] = str(scratch / folder)
-    env.pop("JUPYTERLAB_DIR", None)
+    for inherited in ("JUPYTERLAB_DIR", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"):  # `make test` runs this test
+        env.pop(inherited, None)
     lab = Lab(f"http://127.0.0.1:{_free_port()}/", secrets.token_hex(16))
     port = lab.base.rsplit(":", 1)[1].strip("/")
     options = (
