@@ -18,19 +18,32 @@ export MNIST_TUTORIAL_PROGRESS ?= 0
 # Not for pytest itself, whose idle threads would then compete with the processes it starts.
 SPIN := OMP_WAIT_POLICY=ACTIVE
 
-.PHONY: help venv book book-clean references test lint unit nbval browser images bench bench-build gpu-check clean
+.PHONY: help venv lab book book-clean references test lint unit nbval browser images bench bench-build gpu-check clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): requirements.txt pyproject.toml
+# requirements-dev.txt includes requirements.txt (what readers need) and adds the developers' tools.
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-venv: $(STAMP)  ## create .venv with the pinned requirements and the package
+venv: $(STAMP)  ## create .venv with the pinned requirements (both files) and the package
+
+# JupyterLab opens the chapters (MyST Markdown) as notebooks through Jupytext once its default
+# viewer for Markdown is "Jupytext Notebook": binder/overrides.json says so, and goes where
+# JupyterLab reads settings overrides, here as on Binder (binder/postBuild).
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.d/mnist-tutorial.json
+
+$(LAB_SETTINGS): binder/overrides.json
+	mkdir -p $(@D)
+	cp $< $@
+
+lab: $(STAMP) $(LAB_SETTINGS)  ## JupyterLab in .venv, chapters opening as notebooks (options: LAB_ARGS="...")
+	$(BIN)/jupyter lab --LabApp.default_url=/lab/tree/book $(LAB_ARGS)
 
 # The execution cache re-runs a chapter when its code changes, but it cannot see the package,
 # the images or the pinned libraries the chapters use: when those change, every chapter runs.

@@ -28,6 +28,8 @@ BLOCKING = SEVERITIES.index("medium")
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 PIN_COMMENT = re.compile(r"@[0-9a-f]{40}\s+#\s*v\d+\.\d+\.\d+\s*$")
 GPU_LABELS = {"self-hosted", "linux", "gpu"}
+# The only jobs that write: Pages' deployment, and the one that pushes the Colab notebooks to their branch.
+WRITERS = {("book.yml", "deploy"): {"pages", "id-token"}, ("book.yml", "colab"): {"contents"}}
 
 # A workflow GitHub itself would refuse: its job has no `runs-on`.
 BROKEN = """\
@@ -202,7 +204,7 @@ def test_every_job_has_a_timeout_and_least_privilege(path: Path):
     assert jobs_without_timeout(workflow) == []
     assert workflow.get("permissions") in ({}, {"contents": "read"}), "top-level permissions must grant nothing"
     for name, job in workflow["jobs"].items():
-        allowed = {"pages", "id-token"} if (path.name, name) == ("book.yml", "deploy") else set()
+        allowed = WRITERS.get((path.name, name), set())
         assert writes(job.get("permissions", {})) <= allowed, f"job {name} may write more than it needs"
     checkouts = [step for _, step in steps(workflow) if step.get("uses", "").startswith("actions/checkout@")]
     assert all(step.get("with", {}).get("persist-credentials") is False for step in checkouts)
