@@ -69,7 +69,7 @@ lint: $(STAMP)  ## ruff, on the package, tests, benchmarks and scripts
 	$(BIN)/ruff format --check .
 
 unit: $(STAMP)  ## the unit tests: no built book, no chapter runs (under a minute)
-	$(BIN)/python -m pytest tests -m "not book and not notebooks"
+	$(BIN)/python -m pytest tests -m "not book and not integration"
 
 nbval: $(STAMP)  ## re-run every chapter and compare its outputs with tests/notebooks/
 	$(SPIN) $(BIN)/python -m pytest $(NBVAL) tests/notebooks

@@ -43,7 +43,11 @@ def _positive_float(text: str) -> float:
 
 
 def _common(parser: argparse.ArgumentParser, *, device: bool = True) -> None:
-    parser.add_argument("--data", metavar="DIR", help=f"folder holding MNIST/raw/ (default: ${DATA_ENV}, else data/)")
+    parser.add_argument(
+        "--data",
+        metavar="DIR",
+        help=f"folder holding MNIST/raw/ (default: ${DATA_ENV}, else data/ in a checkout, else the user cache)",
+    )
     if device:
         parser.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICE_NAMES)} (default: auto)")
 

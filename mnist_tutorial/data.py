@@ -32,9 +32,11 @@ from .paths import DATA_ENV, cache_dir, data_root
 if TYPE_CHECKING:
     import torchvision
 
-#: Mean and standard deviation of all training pixels, scaled to [0, 1]; the MNIST data
-#: chapter computes them from the data and checks them against these values.
+#: Mean of all training pixels, scaled to [0, 1]; the MNIST data chapter computes it from the
+#: data and checks it against this value.
 MNIST_MEAN = 0.1307
+
+#: Standard deviation of all training pixels, scaled to [0, 1], computed and checked likewise.
 MNIST_STD = 0.3081
 
 #: Seed used wherever the package shuffles or initialises and no seed is given.
@@ -56,6 +58,7 @@ class RawFile:
     md5: str
 
 
+#: The four files of MNIST as published, with their sizes in bytes and md5 checksums.
 RAW_FILES = (
     RawFile("train-images-idx3-ubyte", 47_040_016, "6bbc9ace898e44ae57da46a324031adb"),
     RawFile("train-labels-idx1-ubyte", 60_008, "a25bea736e30d166cdddb491f175f624"),

@@ -27,6 +27,8 @@ import json, sys
 import mnist_tutorial
 from mnist_tutorial import image_path, mnist_like, paths
 from PIL import Image
+
+pytestmark = pytest.mark.integration
 print(json.dumps({
     "file": mnist_tutorial.__file__,
     "data_root": str(paths.data_root()),

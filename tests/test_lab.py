@@ -28,6 +28,8 @@ import pytest
 
 from tests.browser_support import REPO, missing_browser, start_chrome
 
+pytestmark = pytest.mark.integration
+
 CHAPTER = "book/01_tensors.md"
 STARTUP_SECONDS = 60
 

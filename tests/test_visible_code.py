@@ -19,7 +19,7 @@ from nbclient.exceptions import CellExecutionError
 from tests import references
 from tests.conftest import BOOK_CACHE_ENV
 
-pytestmark = pytest.mark.notebooks
+pytestmark = pytest.mark.integration
 
 HIDDEN = {"remove-cell", "remove-input"}
 
