@@ -60,7 +60,7 @@ def code_cells(notebook: nbformat.NotebookNode) -> list[tuple[str, list[str]]]:
     return [(cell.source, sorted(cell.metadata.get("tags", []))) for cell in notebook.cells if cell.cell_type == "code"]
 
 
-def execute(chapter: Path, timeout: int = 900) -> nbformat.NotebookNode:
+def execute(chapter: Path, timeout: int = 1800) -> nbformat.NotebookNode:
     """Run ``chapter`` in a fresh kernel of this environment, from the ``book/`` folder."""
     notebook = jupytext.read(chapter)
     NotebookClient(
