@@ -2,11 +2,13 @@
 
 A run is seeded, so a recipe trained twice on the same machine gives the same model; the cache
 keeps each trained model under a key made of the recipe, the device type, the PyTorch version
-and the package's source, and :func:`trained_model` returns it instead of training again.
+and the source of the package's modules that training uses (:func:`training_sources`), and
+:func:`trained_model` returns it instead of training again.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import functools
 import hashlib
@@ -135,8 +137,8 @@ def trained_model(
 ) -> TrainingRun:
     """Return the model trained by ``recipe``: from the cache if an identical run is there.
 
-    The cache key covers the recipe, the device type, the PyTorch version and the package's
-    source code, so a cached model is the one :func:`train` would produce now. With
+    The cache key covers the recipe, the device type, the PyTorch version and the source of the
+    modules training uses, so a cached model is the one :func:`train` would produce now. With
     ``$MNIST_TUTORIAL_CACHED_ONLY=1`` a model missing from the cache is an error instead.
     """
     target = pick_device(device)
@@ -180,9 +182,27 @@ def compare(
     return pd.DataFrame(summaries).set_index("run"), pd.concat(histories, ignore_index=True)
 
 
+def training_sources() -> list[Path]:
+    """The package's modules a training run depends on: this one and all it imports, in turn.
+
+    Figures, the command line and the like are left out, so that changing them keeps the cache.
+    """
+    package = Path(__file__).parent
+    found, pending = set(), [Path(__file__)]
+    while pending:
+        source = pending.pop()
+        if source in found:
+            continue
+        found.add(source)
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+                pending.append(package / f"{node.module}.py")
+    return sorted(found)
+
+
 def _source_digest() -> str:
     digest = hashlib.sha256()
-    for source in sorted(Path(__file__).parent.glob("*.py")):
+    for source in training_sources():
         digest.update(source.name.encode() + source.read_bytes())
     return digest.hexdigest()
 

@@ -251,6 +251,12 @@ def test_a_cached_model_is_keyed_by_recipe_device_torch_version_and_package_sour
     assert runs._cached_checkpoint(recipe, cpu) != before
 
 
+def test_the_cache_key_reads_the_modules_training_imports_and_not_the_others():
+    names = {path.name for path in runs.training_sources()}
+    assert {"runs.py", "training.py", "models.py", "recipes.py", "data.py", "cuda_graphs.py"} <= names
+    assert not names & {"plots.py", "cli.py", "handwriting.py", "__init__.py"}
+
+
 def test_compare_trains_each_recipe_once_and_reports_it(mnist_root, monkeypatch):
     recipes = {"sgd": SMALL, "adam": dataclasses.replace(SMALL, optimizer="adam", lr=0.001)}
     summary, histories = compare(recipes, "cpu", mnist_root, progress=False)
