@@ -183,7 +183,7 @@ def compare(
 
 
 def training_sources() -> list[Path]:
-    """The package's modules a training run depends on: this one and all it imports, in turn.
+    """Return the package's modules a training run depends on: this one and all it imports, in turn.
 
     Figures, the command line and the like are left out, so that changing them keeps the cache.
     """
