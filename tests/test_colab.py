@@ -111,9 +111,9 @@ def test_the_colab_button_is_sent_to_the_chapters_notebook():
 
 
 def test_the_workflow_publishes_the_notebooks_to_the_branch_the_buttons_open():
-    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "book.yml").read_text(encoding="utf-8"))
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
     job = workflow["jobs"]["colab"]
-    assert job["needs"] == "build" and job["permissions"] == {"contents": "write"}
+    assert job["needs"] == "cpu" and job["permissions"] == {"contents": "write"}
     runs = {step["name"]: step for step in job["steps"] if "run" in step}
     (convert,) = [step["run"] for step in runs.values() if "book/_ext/colab.py" in step["run"]]
     words = shlex.split(convert)

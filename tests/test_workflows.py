@@ -29,7 +29,7 @@ PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 PIN_COMMENT = re.compile(r"@[0-9a-f]{40}\s+#\s*v\d+\.\d+\.\d+\s*$")
 GPU_LABELS = {"self-hosted", "linux", "gpu"}
 # The only jobs that write: Pages' deployment, and the one that pushes the Colab notebooks to their branch.
-WRITERS = {("book.yml", "deploy"): {"pages", "id-token"}, ("book.yml", "colab"): {"contents"}}
+WRITERS = {("ci.yml", "deploy"): {"pages", "id-token"}, ("ci.yml", "colab"): {"contents"}}
 
 # A workflow GitHub itself would refuse: its job has no `runs-on`.
 BROKEN = """\
@@ -157,14 +157,8 @@ def ci() -> dict[str, Any]:
     return load(WORKFLOW_DIR / "ci.yml")
 
 
-@pytest.fixture(scope="module")
-def book() -> dict[str, Any]:
-    """The publishing workflow."""
-    return load(WORKFLOW_DIR / "book.yml")
-
-
-def test_the_two_workflows_exist():
-    assert {path.name for path in WORKFLOWS} >= {"ci.yml", "book.yml"}
+def test_one_workflow_checks_and_publishes():
+    assert {path.name for path in WORKFLOWS} == {"ci.yml"}
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
@@ -211,10 +205,10 @@ def test_every_job_has_a_timeout_and_least_privilege(path: Path):
     assert expressions_in_scripts(workflow) == []
 
 
-def test_ci_runs_on_pushes_and_pull_requests_and_cancels_superseded_runs(ci: dict[str, Any]):
+def test_ci_runs_on_pushes_and_pull_requests_and_cancels_superseded_pull_request_runs(ci: dict[str, Any]):
     assert {"push", "pull_request", "workflow_dispatch"} <= set(ci["on"])
     assert ci["on"]["pull_request"]["branches"] == ["main"]
-    assert ci["concurrency"]["cancel-in-progress"] is True
+    assert words(ci["concurrency"]["cancel-in-progress"]) == "${{ github.event_name == 'pull_request' }}"
     assert "github.ref" in ci["concurrency"]["group"]
 
 
@@ -226,7 +220,9 @@ def test_both_ci_jobs_run_make_test_with_the_browser_and_mnist_in_place(ci: dict
         assert {"CHROME_BIN", "CHROMEDRIVER"} <= set(test_step["env"]), f"{name}: the browser tests need both paths"
         caches = [step["with"]["key"] for step in job["steps"] if "actions/cache" in step.get("uses", "")]
         assert "mnist-raw-v1" in caches
-        assert any("hashFiles('book/**', 'mnist_tutorial/**', 'requirements.txt')" in key for key in caches)
+        assert any("hashFiles('book/**', 'mnist_tutorial/**', 'img/**', 'requirements.txt')" in key for key in caches)
+        cached = [step["with"]["path"] for step in job["steps"] if "actions/cache" in step.get("uses", "")]
+        assert any("_build/.dependencies" in path for path in cached), "without it, make book re-runs every chapter"
         assert any(step.get("if") == "failure()" and "upload-artifact" in step.get("uses", "") for step in job["steps"])
     assert ci["jobs"]["cpu"]["runs-on"] == "ubuntu-latest"
 
@@ -241,21 +237,21 @@ def test_the_gpu_job_waits_for_a_gpu_runner_and_shows_the_gpu(ci: dict[str, Any]
     assert cpu_keys & gpu_keys == {"mnist-raw-v1"}, "chapters executed on the CPU must not stand in for CUDA runs"
 
 
-def test_the_book_is_built_and_deployed_to_pages(book: dict[str, Any]):
-    assert set(book["on"]) == {"push", "workflow_dispatch"}
-    assert book["on"]["push"]["branches"] == ["main"]
-    assert book["concurrency"] == {"group": "pages", "cancel-in-progress": False}
-    build, deploy = book["jobs"]["build"], book["jobs"]["deploy"]
-    assert any(step.get("run") == "make book" for step in build["steps"])
-    upload = next(step for step in build["steps"] if "actions/upload-pages-artifact@" in step.get("uses", ""))
-    assert upload["with"]["path"] == "_build/html"
-    assert any("actions/configure-pages@" in step.get("uses", "") for step in build["steps"])
-    assert build["permissions"].get("contents") == "read" and not writes(build["permissions"])
-    assert deploy["needs"] == "build"
+def test_only_the_book_that_passed_the_checks_on_main_is_published(ci: dict[str, Any]):
+    on_main = "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+    cpu, deploy, colab = ci["jobs"]["cpu"], ci["jobs"]["deploy"], ci["jobs"]["colab"]
+    names = [step.get("run") or step.get("uses", "") for step in cpu["steps"]]
+    upload_at = next(i for i, name in enumerate(names) if name.startswith("actions/upload-pages-artifact@"))
+    assert names.index("make test") < upload_at, "the artifact must be the book make test checked"
+    upload = cpu["steps"][upload_at]
+    assert upload["with"]["path"] == "_build/html" and words(upload["if"]) == on_main
+    for job in (deploy, colab):
+        assert job["needs"] == "cpu" and words(job["if"]) == on_main
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
     assert deploy["environment"] == {"name": "github-pages", "url": "${{ steps.deployment.outputs.page_url }}"}
     (step,) = deploy["steps"]
     assert step["id"] == "deployment" and step["uses"].startswith("actions/deploy-pages@")
+    assert writes(cpu["permissions"]) == set()
 
 
 def test_the_checks_reject_bad_workflows(tmp_path: Path):

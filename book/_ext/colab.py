@@ -1,7 +1,7 @@
 """Colab notebooks of the chapters, and the Colab button that opens them.
 
 Colab opens notebooks from GitHub (``github.com/ORG/REPO/blob/BRANCH/PATH.ipynb``), not MyST Markdown.
-The publishing workflow (.github/workflows/book.yml) runs ``python book/_ext/colab.py OUT --ref SHA``:
+The publishing job of .github/workflows/ci.yml runs ``python book/_ext/colab.py OUT --ref SHA``:
 every chapter of ``_toc.yml`` that is a notebook becomes ``OUT/book/<chapter>.ipynb`` through Jupytext,
 with a first cell that installs the package from the repository at that commit and downloads and
 verifies MNIST; the workflow then pushes OUT to the branch :data:`BRANCH`. Loaded as a Sphinx extension
