@@ -1,7 +1,8 @@
 """The built book in a real browser: pages, figures, links, search, navigation, theme, copy buttons, accessibility.
 
-Needs `_build/html` (`make book`), Debian's Chromium and chromedriver, and `npm ci` (axe-core, MathJax);
+Needs `_build/html` (`make book`), Debian's Chromium and chromedriver, and `npm ci` (axe-core);
 `.ci/install-browser.sh` installs the last two. Without them the tests fail when `CI` is set and skip otherwise.
+The browser may load only the served book (and `file://` pages): every outside request is blocked, and recorded.
 Each page is visited once, as a first-time visitor; what the checks need is recorded then, with a full-page
 screenshot in `_build/screenshots/`.
 """
@@ -20,7 +21,18 @@ from typing import Any
 
 import pytest
 
-from tests.browser_support import AXE, HTML, REPO, SCREENSHOTS, missing_browser, screenshot, serve, source_of, status
+from tests.browser_support import (
+    AXE,
+    HTML,
+    SCREENSHOTS,
+    block_outside,
+    missing_browser,
+    requests_since,
+    screenshot,
+    serve,
+    source_of,
+    status,
+)
 from tests.browser_support import start_chrome as _start_chrome
 from tests.browser_support import toc_files as _toc_files
 
@@ -28,6 +40,7 @@ pytestmark = pytest.mark.book
 
 PAGES = _toc_files()
 SERIOUS = {"serious", "critical"}
+MATH_PAGE = "book/02_autograd"  # a page with inline and display formulas
 
 # Wait for the page, its images and MathJax's first typesetting, then report what the checks need.
 _SETTLE = """
@@ -66,6 +79,16 @@ return {
     .map(p => p.textContent.split("\\n").reduce((a, b) => (b.length > a.length ? b : a), "").trim()),
 };
 """
+# Once the page has settled: where MathJax came from, what it typeset, and which of its fonts loaded.
+_MATH = """
+const done = arguments[arguments.length - 1];
+document.fonts.ready.then(() => done({
+  script: (document.querySelector("script[src*=mathjax]") || {}).src || null,
+  formulas: document.querySelectorAll("mjx-container").length,
+  errors: document.querySelectorAll("mjx-merror").length,
+  fonts: Array.from(document.fonts).filter(f => f.status === "loaded" && f.family.includes("MJX")).map(f => f.family),
+}), e => done({error: String(e)}));
+"""
 _AXE = """
 const done = arguments[arguments.length - 1];
 axe.run(document, {resultTypes: ["violations"]}).then(r => done(r.violations.map(v => ({
@@ -82,6 +105,7 @@ class Snapshot:
     url: str
     status: int
     errors: list[str]
+    outside: list[str]
     data: dict[str, Any]
     violations: list[dict[str, Any]]
 
@@ -97,6 +121,11 @@ class Book:
         self.base, self.driver = base, driver
         self.snapshots: dict[str, Snapshot] = {}
         self.axe = AXE.read_text(encoding="utf-8")
+        self.requested: list[str] = []  # what the last visit asked for
+
+    def outside(self, local: str) -> list[str]:
+        """What the last visit asked for outside `local` (the served book, or its folder as a `file://` URL)."""
+        return [url for url in self.requested if not url.startswith((local, "data:", "blob:"))]
 
     def url(self, page: str) -> str:
         """The served URL of a toc document."""
@@ -107,8 +136,10 @@ class Book:
         if self.driver.current_url.startswith(self.base):
             self.driver.execute_script("localStorage.clear(); sessionStorage.clear();")
         self.driver.get_log("browser")
+        requests_since(self.driver)
         self.driver.get(url)
         problem = self.driver.execute_async_script(_SETTLE)
+        self.requested = requests_since(self.driver)
         errors = [entry["message"] for entry in self.driver.get_log("browser") if entry["level"] == "SEVERE"]
         return errors + ([f"page did not settle: {problem}"] if problem else [])
 
@@ -118,12 +149,13 @@ class Book:
             url = self.url(page)
             code = status(url)
             errors = self.visit(url)
+            outside = self.outside(self.base)
             data = self.driver.execute_script(_COLLECT)
             errors += [f"MathJax error: {text}" for text in data["mathErrors"]]
             self.driver.execute_script(self.axe)
             violations = self.driver.execute_async_script(_AXE)
             screenshot(self.driver, SCREENSHOTS / f"{page}.png")
-            self.snapshots[page] = Snapshot(url, code, errors, data, violations)
+            self.snapshots[page] = Snapshot(url, code, errors, outside, data, violations)
         return self.snapshots[page]
 
 
@@ -141,8 +173,8 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Book]:
         _unavailable(f"{HTML} has no built book: run `make book` first")
     if problem := missing_browser():
         _unavailable(problem)
-    if not (AXE.is_file() and (REPO / "node_modules" / "mathjax" / "es5").is_dir()):
-        _unavailable("node_modules lacks axe-core or mathjax: run `npm ci` (or .ci/install-browser.sh)")
+    if not AXE.is_file():
+        _unavailable("node_modules lacks axe-core: run `npm ci` (or .ci/install-browser.sh)")
     from selenium.common.exceptions import WebDriverException
 
     server, base = serve(HTML)
@@ -153,6 +185,7 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Book]:
         _unavailable(f"Chromium could not be started: {error.msg}")
     driver.set_script_timeout(60)
     try:
+        block_outside(driver, base)
         yield Book(base, driver)
     finally:
         driver.quit()
@@ -193,6 +226,28 @@ def test_page_loads_without_console_errors(book: Book, page: str) -> None:
     assert shot.status == 200, f"{shot.url} answered {shot.status}"
     if shot.errors:
         pytest.fail(f"{page}: console errors:\n" + "\n".join(shot.errors), pytrace=False)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_makes_no_outside_requests(book: Book, page: str) -> None:
+    """The book works offline: nothing is fetched from another site (such requests are blocked, so they fail)."""
+    outside = book.snapshot(page).outside
+    assert not outside, f"{page}: requests outside the book: {outside}"
+
+
+@pytest.mark.parametrize("opened", ["served", "as a file"])
+def test_formulas_render_offline(book: Book, opened: str) -> None:
+    """MathJax and its fonts come from the built site, so formulas are typeset with every outside request blocked,
+    also when `_build/html` is opened from disk."""
+    path = HTML / f"{MATH_PAGE}.html"
+    url, local = (book.url(MATH_PAGE), book.base) if opened == "served" else (path.as_uri(), HTML.as_uri() + "/")
+    errors = book.visit(url)
+    math = book.driver.execute_async_script(_MATH)
+    assert (math.get("script") or "").startswith(local), f"{MATH_PAGE} loads MathJax from {math.get('script')}"
+    assert math["formulas"] > 0 and not math["errors"], f"{MATH_PAGE}: MathJax typeset {math}"
+    assert {"MJXZERO", "MJXTEX"} <= set(math["fonts"]), f"{MATH_PAGE}: MathJax's fonts did not load: {math}"
+    assert not book.outside(local), f"{MATH_PAGE}: requests outside the site: {book.outside(local)}"
+    assert not errors, f"{MATH_PAGE} opened {opened}: console errors:\n" + "\n".join(errors)
 
 
 # 2. images load; figures are where the sources put them, with text alternatives
