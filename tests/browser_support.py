@@ -26,6 +26,9 @@ AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = Path(os.environ.get("CHROME_BIN", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
 
+#: The smallest font size, in points, of any text in the book's figures (tests/test_figures.py holds them to it).
+FIGURE_TEXT_PT = 10.0
+
 _CODE_CELL = re.compile(r"^`{3,}\{code-cell\}[^\n]*\n(---\n.*?\n---\n|(?::[\w-]+:[^\n]*\n)*)", re.MULTILINE | re.DOTALL)
 _IMAGE_DIRECTIVE = re.compile(r"^[`:]{3,}\{(?:image|figure)\}", re.MULTILINE)
 _MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]+\)")
