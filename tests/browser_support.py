@@ -8,6 +8,7 @@ import http.server
 import json
 import os
 import re
+import struct
 import sys
 import threading
 import urllib.error
@@ -181,6 +182,22 @@ def requests_since(driver: Any) -> list[str]:
         if message["method"] == "Network.requestWillBeSent":
             urls.append(message["params"]["request"]["url"])
     return urls
+
+
+def png_dpi(path: Path) -> float | None:
+    """The resolution a PNG records in its pHYs chunk (Matplotlib writes the figure's dpi there), or None."""
+    data = path.read_bytes()
+    position = 8  # after the signature
+    while position + 8 <= len(data):
+        length = int.from_bytes(data[position : position + 4], "big")
+        kind = data[position + 4 : position + 8]
+        if kind == b"pHYs":
+            per_x, _, unit = struct.unpack(">IIB", data[position + 8 : position + 17])
+            return per_x * 0.0254 if unit == 1 else None  # pixels per metre
+        if kind == b"IDAT":
+            return None  # pHYs must come before the image data
+        position += 12 + length
+    return None
 
 
 def screenshot(driver: Any, path: Path, width: int = 1280) -> None:
