@@ -45,13 +45,20 @@ $(LAB_SETTINGS): binder/overrides.json
 lab: $(STAMP) $(LAB_SETTINGS)  ## JupyterLab in .venv, chapters opening as notebooks (options: LAB_ARGS="...")
 	$(BIN)/jupyter lab --LabApp.default_url=/lab/tree/book $(LAB_ARGS)
 
+# The pages load MathJax from the build, copied there from package-lock.json's npm package.
+NODE_STAMP := node_modules/.package-lock.json
+
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make book needs npm, for MathJax (apt-get install npm)" >&2; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+
 # The execution cache re-runs a chapter when its code changes, but it cannot see the package,
 # the images or the pinned libraries the chapters use: when those change, every chapter runs.
 # A failed build forgets Sphinx's environment, so that the next build re-reads every chapter
 # and reports its warnings again instead of passing on an unchanged tree.
 DEPENDENCIES = $(shell cat mnist_tutorial/*.py img/*.png img/*.jpg requirements.txt | sha256sum | cut -c1-16)
 
-book: $(STAMP)  ## build the HTML book into _build/html (executes chapters whose code changed)
+book: $(STAMP) $(NODE_STAMP)  ## build the HTML book into _build/html (executes chapters whose code changed)
 	@if [ "$$(cat $(BUILD)/.dependencies 2>/dev/null)" != "$(DEPENDENCIES)" ]; then \
 		echo "mnist_tutorial, img/ or requirements.txt changed: every chapter runs again"; \
 		rm -rf $(BUILD)/.jupyter_cache $(BUILD)/.doctrees; fi

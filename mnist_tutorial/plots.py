@@ -1,7 +1,8 @@
 """The book's figures.
 
 Each function returns a Matplotlib figure without touching pyplot's global state, so a notebook
-shows it once (as the cell's value) and a script can ``savefig`` it.
+shows it once (as the cell's value) and a script can ``savefig`` it. No text in them is smaller
+than Matplotlib's default 10 points, the size the book's pages keep legible on narrow screens.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def digit_grid(
     rows = -(-len(pixels) // columns)
     # A page shows the figure at the column's width, about 7 inches, so a wider grid is shrunk
     # more: grow the titles with the width, to keep them readable (about 11 px) on the page.
-    fontsize = max(9.0, 1.1 * columns * size)
+    fontsize = max(10.0, 1.1 * columns * size)
     figure = Figure(figsize=(columns * size, rows * (size + 0.35)), layout="constrained")
     axes = figure.subplots(rows, columns, squeeze=False)
     for index, ax in enumerate(axes.flat):
@@ -120,7 +121,7 @@ def plot_comparison(histories: pd.DataFrame, groups: Mapping[str, Sequence[str]]
         ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
         ax.yaxis.set_minor_formatter(NullFormatter())
         ax.grid(alpha=0.3, which="both")
-        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9)
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
     axes[-1].set(xlabel="epoch", xticks=sorted(histories["epoch"].unique()))
     return figure
 
@@ -135,7 +136,7 @@ def plot_confusion_matrix(matrix: torch.Tensor) -> Figure:
     threshold = np.log1p(counts).max() / 2
     for (row, column), count in np.ndenumerate(counts):
         colour = "white" if np.log1p(count) > threshold else "black"
-        ax.text(column, row, str(count), ha="center", va="center", fontsize=8, color=colour)
+        ax.text(column, row, str(count), ha="center", va="center", fontsize=10, color=colour)
     classes = range(counts.shape[0])
     ax.set(xticks=classes, yticks=classes, xlabel="predicted class", ylabel="true class")
     figure.colorbar(image, ax=ax, label="log(1 + count)")

@@ -8,6 +8,7 @@ import http.server
 import json
 import os
 import re
+import struct
 import sys
 import threading
 import urllib.error
@@ -26,10 +27,8 @@ AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = Path(os.environ.get("CHROME_BIN", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
 
-# The pages load MathJax from this CDN; the server answers those requests from the npm copy in node_modules/,
-# so that math renders (and is checked) without internet. Any other off-site resource fails to load.
-CDN = "https://cdn.jsdelivr.net/npm/"
-CDN_MIRROR = "/__cdn__/npm/"
+#: The smallest font size, in points, of any text in the book's figures (tests/test_figures.py holds them to it).
+FIGURE_TEXT_PT = 10.0
 
 _CODE_CELL = re.compile(r"^`{3,}\{code-cell\}[^\n]*\n(---\n.*?\n---\n|(?::[\w-]+:[^\n]*\n)*)", re.MULTILINE | re.DOTALL)
 _IMAGE_DIRECTIVE = re.compile(r"^[`:]{3,}\{(?:image|figure)\}", re.MULTILINE)
@@ -101,32 +100,10 @@ def _visible(code: list[dict[str, Any]]) -> int:
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves the built book quietly; answers the CDN's MathJax from node_modules/."""
+    """Serves the built book quietly."""
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep the test output clean."""
-
-    def translate_path(self, path: str) -> str:
-        """Map `/__cdn__/npm/PACKAGE@VERSION/FILE` to `node_modules/PACKAGE/FILE`."""
-        if path.startswith(CDN_MIRROR):
-            package, _, rest = path[len(CDN_MIRROR) :].partition("/")
-            modules = REPO / "node_modules"
-            local = (modules / package.split("@")[0] / rest.split("?")[0]).resolve()
-            return str(local) if local.is_relative_to(modules) else str(modules / "missing")
-        return super().translate_path(path)
-
-    def do_GET(self) -> None:
-        """Send HTML pages with the CDN's address replaced by the mirror's."""
-        local = Path(self.translate_path(self.path))
-        if local.suffix != ".html" or not local.is_file():
-            return super().do_GET()
-        body = local.read_bytes().replace(CDN.encode(), CDN_MIRROR.encode())
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-        return None
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -185,8 +162,42 @@ def start_chrome(profile: Path) -> Any:
         f"--user-data-dir={profile}",
     ):
         options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     return webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+
+
+def block_outside(driver: Any, base: str) -> None:
+    """Let the browser load only `base` (the served book) and `file://` pages; every other request fails."""
+    patterns = [(f"{base}*", False), ("file:///*", False), ("*://*:*/*", True)]  # the first match decides
+    driver.execute_cdp_cmd("Network.enable", {})
+    blocked = [{"urlPattern": pattern, "block": block} for pattern, block in patterns]
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urlPatterns": blocked})
+
+
+def requests_since(driver: Any) -> list[str]:
+    """The URLs the browser asked for since the last call (from Chrome's performance log)."""
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    return urls
+
+
+def png_dpi(path: Path) -> float | None:
+    """The resolution a PNG records in its pHYs chunk (Matplotlib writes the figure's dpi there), or None."""
+    data = path.read_bytes()
+    position = 8  # after the signature
+    while position + 8 <= len(data):
+        length = int.from_bytes(data[position : position + 4], "big")
+        kind = data[position + 4 : position + 8]
+        if kind == b"pHYs":
+            per_x, _, unit = struct.unpack(">IIB", data[position + 8 : position + 17])
+            return per_x * 0.0254 if unit == 1 else None  # pixels per metre
+        if kind == b"IDAT":
+            return None  # pHYs must come before the image data
+        position += 12 + length
+    return None
 
 
 def screenshot(driver: Any, path: Path, width: int = 1280) -> None:

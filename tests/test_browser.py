@@ -1,9 +1,10 @@
 """The built book in a real browser: pages, figures, links, search, navigation, theme, copy buttons, accessibility.
 
-Needs `_build/html` (`make book`), Debian's Chromium and chromedriver, and `npm ci` (axe-core, MathJax);
+Needs `_build/html` (`make book`), Debian's Chromium and chromedriver, and `npm ci` (axe-core);
 `.ci/install-browser.sh` installs the last two. Without them the tests fail when `CI` is set and skip otherwise.
-Each page is visited once, as a first-time visitor; what the checks need is recorded then, with a full-page
-screenshot in `_build/screenshots/`.
+The browser may load only the served book (and `file://` pages): every outside request is blocked, and recorded.
+Each page is visited once, as a first-time visitor, in a window 1280 px wide, then narrowed to 400 px; what the checks
+need is recorded at both widths, with full-page screenshots in `_build/screenshots/` (and `_build/screenshots/400px/`).
 """
 
 from __future__ import annotations
@@ -15,12 +16,24 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser_support import AXE, HTML, REPO, SCREENSHOTS, missing_browser, screenshot, serve, source_of, status
+from tests.browser_support import (
+    AXE,
+    FIGURE_TEXT_PT,
+    HTML,
+    SCREENSHOTS,
+    block_outside,
+    missing_browser,
+    png_dpi,
+    requests_since,
+    screenshot,
+    serve,
+    source_of,
+    status,
+)
 from tests.browser_support import start_chrome as _start_chrome
 from tests.browser_support import toc_files as _toc_files
 
@@ -28,6 +41,9 @@ pytestmark = pytest.mark.book
 
 PAGES = _toc_files()
 SERIOUS = {"serious", "critical"}
+MATH_PAGE = "book/02_autograd"  # a page with inline and display formulas
+WIDE, NARROW = 1280, 400  # window widths in CSS px: a laptop, a phone
+LEGIBLE_PX = 9.0  # the smallest text height, in CSS px, that a figure may show at the narrow width
 
 # Wait for the page, its images and MathJax's first typesetting, then report what the checks need.
 _SETTLE = """
@@ -61,10 +77,53 @@ return {
   withoutCopy: Array.from(article.querySelectorAll("div.highlight"))
     .filter(d => !d.querySelector("button.copybtn")).length,
   mathErrors: Array.from(document.querySelectorAll("mjx-merror"), e => e.textContent).slice(0, 5),
-  wideCode: Array.from(article.querySelectorAll(".cell_input pre, .cell_output pre"))
+  wideCode: Array.from(article.querySelectorAll("pre"))
     .filter(p => p.scrollWidth > p.clientWidth + 1)
     .map(p => p.textContent.split("\\n").reduce((a, b) => (b.length > a.length ? b : a), "").trim()),
 };
+"""
+# How the page lays out at the current width: how far it scrolls sideways; what in the content column (the article,
+# its header and footer) reaches past the column, the window or a box that clips it, outside a scrolling box of its
+# own; the boxes there that scroll sideways; and the width at which each figure of a cell output is drawn. Text hidden
+# on purpose (clipped to nothing for screen readers, such as MathJax's copy of each formula as MathML) does not count.
+_LAYOUT = """
+const view = document.documentElement.clientWidth;
+const article = document.querySelector("article.bd-article") || document.body;
+const name = e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + Array.from(e.classList, c => "." + c).join("")
+  + " " + (e.textContent || e.getAttribute("src") || "").trim().replace(/\\s+/g, " ").slice(0, 60);
+const cut = [], scrolling = [];
+function walk(element, left, right) {
+  const style = getComputedStyle(element);
+  if (style.display === "none" || style.visibility === "hidden" || style.position === "fixed") return;
+  if (style.clip !== "auto" || style.clipPath !== "none") return;
+  const box = element.getBoundingClientRect();
+  if (box.width > 1 && box.height > 1 && (box.left < left - 1 || box.right > right + 1)) return cut.push(name(element));
+  if (["auto", "scroll"].includes(style.overflowX)) {
+    if (element.scrollWidth > element.clientWidth + 1) scrolling.push(name(element));
+    return;
+  }
+  if (style.overflowX !== "visible" || element === article) {
+    [left, right] = [Math.max(left, box.left), Math.min(right, box.right)];
+  }
+  for (const child of element.children) walk(child, left, right);
+}
+walk(document.querySelector(".bd-article-container") || document.body, 0, view);
+return {
+  view, sideways: document.documentElement.scrollWidth - view, cut, scrolling,
+  figures: Array.from(article.querySelectorAll("div.cell_output img"), i => ({
+    src: i.src, natural: i.naturalWidth, shown: i.getBoundingClientRect().width,
+  })),
+};
+"""
+# Once the page has settled: where MathJax came from, what it typeset, and which of its fonts loaded.
+_MATH = """
+const done = arguments[arguments.length - 1];
+document.fonts.ready.then(() => done({
+  script: (document.querySelector("script[src*=mathjax]") || {}).src || null,
+  formulas: document.querySelectorAll("mjx-container").length,
+  errors: document.querySelectorAll("mjx-merror").length,
+  fonts: Array.from(document.fonts).filter(f => f.status === "loaded" && f.family.includes("MJX")).map(f => f.family),
+}), e => done({error: String(e)}));
 """
 _AXE = """
 const done = arguments[arguments.length - 1];
@@ -82,8 +141,10 @@ class Snapshot:
     url: str
     status: int
     errors: list[str]
+    outside: list[str]
     data: dict[str, Any]
     violations: list[dict[str, Any]]
+    layout: dict[int, dict[str, Any]]  # by window width
 
     def __repr__(self) -> str:
         """Keep assertion messages short."""
@@ -97,6 +158,11 @@ class Book:
         self.base, self.driver = base, driver
         self.snapshots: dict[str, Snapshot] = {}
         self.axe = AXE.read_text(encoding="utf-8")
+        self.requested: list[str] = []  # what the last visit asked for
+
+    def outside(self, local: str) -> list[str]:
+        """What the last visit asked for outside `local` (the served book, or its folder as a `file://` URL)."""
+        return [url for url in self.requested if not url.startswith((local, "data:", "blob:"))]
 
     def url(self, page: str) -> str:
         """The served URL of a toc document."""
@@ -107,24 +173,44 @@ class Book:
         if self.driver.current_url.startswith(self.base):
             self.driver.execute_script("localStorage.clear(); sessionStorage.clear();")
         self.driver.get_log("browser")
+        requests_since(self.driver)
         self.driver.get(url)
         problem = self.driver.execute_async_script(_SETTLE)
+        self.requested = requests_since(self.driver)
         errors = [entry["message"] for entry in self.driver.get_log("browser") if entry["level"] == "SEVERE"]
         return errors + ([f"page did not settle: {problem}"] if problem else [])
 
+    def narrowed(self, page: str) -> dict[str, Any]:
+        """The current page's layout at the narrow width, and its screenshot there; the window is widened again."""
+        _narrow_screen(self.driver)
+        layout = self.driver.execute_script(_LAYOUT)
+        screenshot(self.driver, SCREENSHOTS / f"{NARROW}px" / f"{page}.png", NARROW)
+        return layout
+
     def snapshot(self, page: str) -> Snapshot:
-        """Visit a toc page once: console errors, what it shows, axe's violations, a screenshot."""
+        """Visit a toc page once: console errors, what it shows, axe's violations; its layout and a screenshot at 1280
+        px, then at 400 px."""
         if page not in self.snapshots:
             url = self.url(page)
             code = status(url)
             errors = self.visit(url)
+            outside = self.outside(self.base)
             data = self.driver.execute_script(_COLLECT)
             errors += [f"MathJax error: {text}" for text in data["mathErrors"]]
+            layout = {WIDE: self.driver.execute_script(_LAYOUT)}
             self.driver.execute_script(self.axe)
             violations = self.driver.execute_async_script(_AXE)
-            screenshot(self.driver, SCREENSHOTS / f"{page}.png")
-            self.snapshots[page] = Snapshot(url, code, errors, data, violations)
+            screenshot(self.driver, SCREENSHOTS / f"{page}.png", WIDE)
+            layout[NARROW] = self.narrowed(page)
+            self.snapshots[page] = Snapshot(url, code, errors, outside, data, violations, layout)
         return self.snapshots[page]
+
+
+def _narrow_screen(driver: Any) -> None:
+    """Make the window 400 px wide (the page reflows as in a phone-sized window) and wait until it has."""
+    metrics = {"width": NARROW, "height": 900, "deviceScaleFactor": 1, "mobile": False}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    driver.execute_async_script("const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(done));")
 
 
 def _unavailable(reason: str) -> None:
@@ -141,8 +227,8 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Book]:
         _unavailable(f"{HTML} has no built book: run `make book` first")
     if problem := missing_browser():
         _unavailable(problem)
-    if not (AXE.is_file() and (REPO / "node_modules" / "mathjax" / "es5").is_dir()):
-        _unavailable("node_modules lacks axe-core or mathjax: run `npm ci` (or .ci/install-browser.sh)")
+    if not AXE.is_file():
+        _unavailable("node_modules lacks axe-core: run `npm ci` (or .ci/install-browser.sh)")
     from selenium.common.exceptions import WebDriverException
 
     server, base = serve(HTML)
@@ -153,6 +239,7 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Book]:
         _unavailable(f"Chromium could not be started: {error.msg}")
     driver.set_script_timeout(60)
     try:
+        block_outside(driver, base)
         yield Book(base, driver)
     finally:
         driver.quit()
@@ -193,6 +280,28 @@ def test_page_loads_without_console_errors(book: Book, page: str) -> None:
     assert shot.status == 200, f"{shot.url} answered {shot.status}"
     if shot.errors:
         pytest.fail(f"{page}: console errors:\n" + "\n".join(shot.errors), pytrace=False)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_makes_no_outside_requests(book: Book, page: str) -> None:
+    """The book works offline: nothing is fetched from another site (such requests are blocked, so they fail)."""
+    outside = book.snapshot(page).outside
+    assert not outside, f"{page}: requests outside the book: {outside}"
+
+
+@pytest.mark.parametrize("opened", ["served", "as a file"])
+def test_formulas_render_offline(book: Book, opened: str) -> None:
+    """MathJax and its fonts come from the built site, so formulas are typeset with every outside request blocked,
+    also when `_build/html` is opened from disk."""
+    path = HTML / f"{MATH_PAGE}.html"
+    url, local = (book.url(MATH_PAGE), book.base) if opened == "served" else (path.as_uri(), HTML.as_uri() + "/")
+    errors = book.visit(url)
+    math = book.driver.execute_async_script(_MATH)
+    assert (math.get("script") or "").startswith(local), f"{MATH_PAGE} loads MathJax from {math.get('script')}"
+    assert math["formulas"] > 0 and not math["errors"], f"{MATH_PAGE}: MathJax typeset {math}"
+    assert {"MJXZERO", "MJXTEX"} <= set(math["fonts"]), f"{MATH_PAGE}: MathJax's fonts did not load: {math}"
+    assert not book.outside(local), f"{MATH_PAGE}: requests outside the site: {book.outside(local)}"
+    assert not errors, f"{MATH_PAGE} opened {opened}: console errors:\n" + "\n".join(errors)
 
 
 # 2. images load; figures are where the sources put them, with text alternatives
@@ -327,9 +436,42 @@ def test_code_cells_have_copy_buttons(book: Book, page: str) -> None:
 
 @pytest.mark.parametrize("page", PAGES)
 def test_code_cells_fit_the_column(book: Book, page: str) -> None:
-    """A reader sees each line of a code cell whole, without scrolling it sideways."""
+    """At 1280 px a reader sees each line of code (cells, their outputs, code blocks) whole, without scrolling it."""
     wide = book.snapshot(page).data["wideCode"]
-    assert not wide, f"{page}: code cells that scroll sideways; their longest lines: {wide}"
+    assert not wide, f"{page}: code that scrolls sideways; its longest lines: {wide}"
+
+
+@pytest.mark.parametrize("width", [WIDE, NARROW])
+@pytest.mark.parametrize("page", PAGES)
+def test_page_does_not_scroll_sideways(book: Book, page: str, width: int) -> None:
+    sideways = book.snapshot(page).layout[width]["sideways"]
+    assert sideways <= 0, f"{page}: at {width} px the page scrolls {sideways} px sideways"
+
+
+@pytest.mark.parametrize("width", [WIDE, NARROW])
+@pytest.mark.parametrize("page", PAGES)
+def test_nothing_is_cut_off(book: Book, page: str, width: int) -> None:
+    """Everything lies inside the column and the window; what is wider (code, tables, formulas, figures on a narrow
+    screen) scrolls inside a box of its own. At 1280 px nothing needs to scroll at all."""
+    layout = book.snapshot(page).layout[width]
+    assert not layout["cut"], f"{page}: at {width} px, cut off or outside the column:\n" + "\n".join(layout["cut"])
+    if width == WIDE:
+        assert not layout["scrolling"], f"{page}: at {width} px, boxes that scroll sideways: {layout['scrolling']}"
+
+
+@pytest.mark.parametrize("page", [page for page in PAGES if source_of(page).figures])
+def test_figures_stay_legible_on_a_narrow_screen(book: Book, page: str) -> None:
+    """At 400 px, each figure's smallest text (FIGURE_TEXT_PT at the dpi its PNG records, scaled by the width the page
+    draws it at over its own) is at least LEGIBLE_PX tall."""
+    small = []
+    for figure in book.snapshot(page).layout[NARROW]["figures"]:
+        path = HTML / urllib.parse.unquote(urllib.parse.urlsplit(figure["src"]).path).lstrip("/")
+        dpi = png_dpi(path)
+        assert dpi, f"{page}: {path.name} records no dpi"
+        text = FIGURE_TEXT_PT / 72 * dpi * figure["shown"] / figure["natural"]
+        if text < LEGIBLE_PX:
+            small.append(f"{path.name}: {figure['natural']} px drawn at {figure['shown']:.0f} px, text {text:.1f} px")
+    assert not small, f"{page}: at {NARROW} px, figure text below {LEGIBLE_PX} px:\n" + "\n".join(small)
 
 
 @pytest.mark.parametrize("page", [page for page in PAGES if source_of(page).notebook])
@@ -345,8 +487,8 @@ def test_notebook_download(book: Book, page: str) -> None:
 @pytest.mark.parametrize("page", PAGES)
 def test_screenshot_saved(book: Book, page: str) -> None:
     book.snapshot(page)
-    path: Path = SCREENSHOTS / f"{page}.png"
-    assert path.is_file() and path.stat().st_size > 1000, f"no screenshot at {path}"
+    for path in (SCREENSHOTS / f"{page}.png", SCREENSHOTS / f"{NARROW}px" / f"{page}.png"):
+        assert path.is_file() and path.stat().st_size > 1000, f"no screenshot at {path}"
 
 
 @pytest.mark.parametrize("page", PAGES)

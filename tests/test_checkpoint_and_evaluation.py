@@ -138,5 +138,5 @@ def test_digit_grid_titles_grow_with_the_grid_so_they_stay_readable_on_the_page(
     wide = plots.digit_grid(blobs[0][:8], list("abcdefgh"), columns=8)
     shrink = {grid: 7.0 / grid.get_figwidth() for grid in (narrow, wide)}  # inches on the page per inch
     on_page = {grid: grid.axes[0].title.get_fontsize() * shrink[grid] for grid in (narrow, wide)}
-    assert narrow.axes[0].title.get_fontsize() == 9.0
+    assert narrow.axes[0].title.get_fontsize() == 10.0
     assert on_page[wide] >= 7.5  # points as the reader sees them; 9 pt at this width would be 4.9

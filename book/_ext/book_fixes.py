@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 from sphinx.application import Sphinx
+from sphinx.errors import ConfigError
+
+# What the pages use of MathJax's npm package, besides the component that `mathjax_path` names:
+# TeX and MathML extensions that load on first use, the CHTML fonts, and the accessibility
+# tools (explorer, speech) that a reader can switch on from MathJax's menu.
+MATHJAX_PARTS = ("input/tex/extensions", "input/mml/extensions", "output/chtml/fonts/woff-v2", "a11y", "sre", "ui")
 
 
 def drop_repeated_scripts(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
@@ -25,7 +34,46 @@ def drop_repeated_scripts(app: Sphinx, pagename: str, templatename: str, context
     context["script_files"] = unique
 
 
+def _local_mathjax(app: Sphinx) -> tuple[Path, Path] | None:
+    """MathJax's npm copy (``node_modules/mathjax/es5``) and the component ``mathjax_path`` names in
+    ``_static``; None when ``mathjax_path`` is a web address."""
+    path = str(app.config.mathjax_path)
+    if "://" in path or path.startswith("//"):
+        return None
+    return Path(app.srcdir) / "node_modules" / "mathjax" / "es5", Path(path)
+
+
+def check_mathjax(app: Sphinx) -> None:
+    """Fail at once, saying what to run, unless ``node_modules`` holds the MathJax of ``package-lock.json``."""
+    if app.builder.format != "html" or (local := _local_mathjax(app)) is None:
+        return
+    es5, component = local
+    root = Path(app.srcdir)
+    pinned = json.loads((root / "package-lock.json").read_text())["packages"]["node_modules/mathjax"]["version"]
+    installed = es5.parent / "package.json"
+    found = json.loads(installed.read_text())["version"] if installed.is_file() else None
+    if found != pinned or not (es5 / component.name).is_file():
+        raise ConfigError(
+            f"the pages load MathJax from _static/{component}, copied from node_modules/mathjax, "
+            f"which holds {found or 'no MathJax'} instead of {pinned} (package-lock.json): run `npm ci`"
+        )
+
+
+def copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
+    """Copy MathJax into ``_static`` so that formulas render without internet, also from ``file://``."""
+    if exception is not None or app.builder.format != "html" or (local := _local_mathjax(app)) is None:
+        return
+    es5, component = local
+    target = Path(app.outdir) / "_static" / component.parent
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(es5 / component.name, target / component.name)
+    for part in MATHJAX_PARTS:
+        shutil.copytree(es5 / part, target / part, dirs_exist_ok=True)
+
+
 def setup(app: Sphinx) -> dict[str, bool]:
     """Register the fixes."""
     app.connect("html-page-context", drop_repeated_scripts)
+    app.connect("builder-inited", check_mathjax)
+    app.connect("build-finished", copy_mathjax)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
