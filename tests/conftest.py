@@ -9,7 +9,10 @@ import pytest
 import torch
 
 from mnist_tutorial.data import RAW_FILES, raw_folder
-from mnist_tutorial.paths import CACHE_ENV, data_root
+from mnist_tutorial.paths import CACHE_ENV, REPO_ROOT, data_root
+
+#: The cache the book was built with (the tests otherwise use their own, see isolated_cache).
+BUILD_CACHE = os.environ.get(CACHE_ENV) or str(REPO_ROOT / ".cache")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -58,3 +61,19 @@ def blobs() -> tuple[torch.Tensor, torch.Tensor]:
     for index, label in enumerate(labels.tolist()):
         images[index, 0, 2 * label + 4, :] += 3.0
     return images, labels
+
+
+@pytest.fixture(scope="session")
+def built_model(isolated_cache: Path) -> torch.nn.Module:
+    """The model the built book's drawing pad runs, on the CPU: from the cache `make book` filled.
+
+    Found in the build's trained-model cache, not the tests' own, so the comparison is with the
+    very model that was exported; where that cache lacks it, it is trained there (minutes).
+    """
+    from mnist_tutorial.export import book_model
+
+    os.environ[CACHE_ENV] = BUILD_CACHE
+    try:
+        return book_model().cpu()
+    finally:
+        os.environ[CACHE_ENV] = str(isolated_cache)
