@@ -38,7 +38,13 @@ venv: $(STAMP)  ## create .venv with the pinned requirements and the package
 # and reports its warnings again instead of passing on an unchanged tree.
 DEPENDENCIES = $(shell cat mnist_tutorial/*.py img/*.png img/*.jpg requirements.txt | sha256sum | cut -c1-16)
 
-book: $(STAMP)  ## build the HTML book into _build/html (executes chapters whose code changed)
+# The drawing pad of chapter 9 runs onnxruntime-web, which the build copies from node_modules.
+NODE_MODULES := node_modules/.package-lock.json
+$(NODE_MODULES): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: run .ci/install-browser.sh (apt-get install npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+
+book: $(STAMP) $(NODE_MODULES)  ## build the HTML book into _build/html (executes chapters whose code changed)
 	@if [ "$$(cat $(BUILD)/.dependencies 2>/dev/null)" != "$(DEPENDENCIES)" ]; then \
 		echo "mnist_tutorial, img/ or requirements.txt changed: every chapter runs again"; \
 		rm -rf $(BUILD)/.jupyter_cache $(BUILD)/.doctrees; fi
