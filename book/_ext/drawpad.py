@@ -65,6 +65,10 @@ class DrawPad(SphinxDirective):
         from mnist_tutorial.handwriting import INK_THRESHOLD
 
         self.env.metadata[self.env.docname]["drawpad"] = True
+        # Sphinx copies static files only when some page is rebuilt: tie this page to the pad's
+        # script, style and HTML, so that a change to any of them rebuilds it.
+        for path in [Path(__file__), *sorted(STATIC.rglob("*.*"))]:
+            self.env.note_dependency(str(path))
         html = _PAD.format(mean=MNIST_MEAN, std=MNIST_STD, threshold=INK_THRESHOLD)
         return [nodes.raw("", html, format="html")]
 

@@ -247,6 +247,7 @@
       const box = canvas.getBoundingClientRect();
       return [((event.clientX - box.left) * canvas.width) / box.width, ((event.clientY - box.top) * canvas.height) / box.height];
     };
+    const percent = (p) => `${(100 * p).toFixed(1)} %`;
     const show = (probabilities) => {
       const best = probabilities ? probabilities.indexOf(Math.max(...probabilities)) : -1;
       rows.forEach((row, digit) => {
@@ -260,7 +261,6 @@
       answer.textContent = best < 0 ? "?" : String(best);
       return best;
     };
-    const percent = (p) => `${(100 * p).toFixed(1)} %`;
     const describe = (last) => {
       if (!last) return "Draw a digit in the box.";
       const [best, second] = last.probabilities.map((p, digit) => [p, digit]).sort((a, b) => b[0] - a[0]);
@@ -291,7 +291,7 @@
         return busy;
       }
       busy = read()
-        .then((best) => {
+        .then(() => {
           if (!stroke && !again) say(describe(root.drawpadLast));
         })
         .catch((error) => {
