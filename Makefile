@@ -45,11 +45,12 @@ $(LAB_SETTINGS): binder/overrides.json
 lab: $(STAMP) $(LAB_SETTINGS)  ## JupyterLab in .venv, chapters opening as notebooks (options: LAB_ARGS="...")
 	$(BIN)/jupyter lab --LabApp.default_url=/lab/tree/book $(LAB_ARGS)
 
-# The pages load MathJax from the build, copied there from package-lock.json's npm package.
+# The pages load MathJax, and chapter 9's drawing pad onnxruntime-web, from the build, copied there
+# from package-lock.json's npm packages.
 NODE_STAMP := node_modules/.package-lock.json
 
 $(NODE_STAMP): package.json package-lock.json
-	@command -v npm >/dev/null || { echo "make book needs npm, for MathJax (apt-get install npm)" >&2; exit 1; }
+	@command -v npm >/dev/null || { echo "make book needs npm, for MathJax and onnxruntime-web (apt-get install npm)" >&2; exit 1; }
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 
 # The execution cache re-runs a chapter when its code changes, but it cannot see the package,

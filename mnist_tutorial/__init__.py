@@ -26,6 +26,7 @@ from .data import (
     normalise,
 )
 from .evaluation import Predictions, confident_mistakes, confusion_matrix, evaluate, per_class_accuracy
+from .export import export_onnx
 from .handwriting import mnist_like
 from .models import ConvClassifier, LinearClassifier, MLPClassifier, StrongClassifier, count_parameters
 from .paths import data_root, image_path
@@ -76,6 +77,7 @@ __all__ = [
     "digit_grid",
     "ensure_mnist",
     "evaluate",
+    "export_onnx",
     "fit",
     "image_path",
     "load_checkpoint",

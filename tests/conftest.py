@@ -15,6 +15,9 @@ from mnist_tutorial.runs import CACHED_ONLY_ENV
 #: The cache the book was built with, and how it was to be used, before the tests isolate theirs.
 BOOK_CACHE_ENV = {CACHE_ENV: str(cache_dir()), CACHED_ONLY_ENV: os.environ.get(CACHED_ONLY_ENV, "0")}
 
+#: The cache folder the book was built with (the tests otherwise use their own, see isolated_cache).
+BUILD_CACHE = BOOK_CACHE_ENV[CACHE_ENV]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -68,3 +71,19 @@ def blobs() -> tuple[torch.Tensor, torch.Tensor]:
     for index, label in enumerate(labels.tolist()):
         images[index, 0, 2 * label + 4, :] += 3.0
     return images, labels
+
+
+@pytest.fixture(scope="session")
+def built_model(isolated_cache: Path) -> torch.nn.Module:
+    """The model the built book's drawing pad runs, on the CPU: from the cache `make book` filled.
+
+    Found in the build's trained-model cache, not the tests' own, so the comparison is with the
+    very model that was exported; where that cache lacks it, it is trained there (minutes).
+    """
+    from mnist_tutorial.export import book_model
+
+    os.environ[CACHE_ENV] = BUILD_CACHE
+    try:
+        return book_model().cpu()
+    finally:
+        os.environ[CACHE_ENV] = str(isolated_cache)
