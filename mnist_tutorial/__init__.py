@@ -27,7 +27,7 @@ from .data import (
 )
 from .evaluation import Predictions, confident_mistakes, confusion_matrix, evaluate, per_class_accuracy
 from .export import export_onnx
-from .handwriting import mnist_like
+from .handwriting import centre_by_mass, crop_to_ink, fit_in_box, ink_map, mnist_like
 from .models import ConvClassifier, LinearClassifier, MLPClassifier, StrongClassifier, count_parameters
 from .paths import data_root, image_path
 from .plots import (
@@ -68,10 +68,12 @@ __all__ = [
     "TrainingRun",
     "architecture_name",
     "build_model",
+    "centre_by_mass",
     "compare",
     "confident_mistakes",
     "confusion_matrix",
     "count_parameters",
+    "crop_to_ink",
     "data_root",
     "default_recipe",
     "digit_grid",
@@ -79,7 +81,9 @@ __all__ = [
     "evaluate",
     "export_onnx",
     "fit",
+    "fit_in_box",
     "image_path",
+    "ink_map",
     "load_checkpoint",
     "load_split",
     "mnist_dataset",
