@@ -9,7 +9,7 @@ import torch
 
 from mnist_tutorial.data import load_split
 from mnist_tutorial.export import INPUT_NAME, export_onnx
-from mnist_tutorial.models import build_model
+from mnist_tutorial.recipes import build_model
 from tests.browser_support import HTML
 
 SHIPPED = HTML / "_static" / "drawpad" / "mnist-conv.onnx"

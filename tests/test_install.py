@@ -28,7 +28,6 @@ import mnist_tutorial
 from mnist_tutorial import image_path, mnist_like, paths
 from PIL import Image
 
-pytestmark = pytest.mark.integration
 print(json.dumps({
     "file": mnist_tutorial.__file__,
     "data_root": str(paths.data_root()),
@@ -70,6 +69,7 @@ def run_installed(site: Path, home: Path, *args: str) -> subprocess.CompletedPro
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=home, env=env, timeout=300)
 
 
+@pytest.mark.integration
 def test_the_installed_package_finds_its_images_and_keeps_data_in_the_user_cache(installed: Path, tmp_path: Path):
     result = run_installed(installed, tmp_path / "home", "-c", PROBE, *IMAGES)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -85,6 +85,7 @@ def test_the_installed_package_finds_its_images_and_keeps_data_in_the_user_cache
     assert found["digit"] == [1, 28, 28]
 
 
+@pytest.mark.integration
 def test_the_wheel_states_its_licence_and_python(installed: Path):
     (metadata,) = installed.glob("mnist_tutorial-*.dist-info/METADATA")
     fields = metadata.read_text(encoding="utf-8").split("\n\n", 1)[0].splitlines()
@@ -94,6 +95,7 @@ def test_the_wheel_states_its_licence_and_python(installed: Path):
     assert "Requires-Dist: pillow" in fields
 
 
+@pytest.mark.integration
 def test_the_installed_command_finds_mnist_in_the_user_cache(installed: Path, mnist_root: Path, tmp_path: Path):
     home = tmp_path / "home"
     raw = raw_folder(home / "cache" / "mnist_tutorial" / "data")
