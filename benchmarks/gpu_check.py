@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the steps, print and save their figures; exit 1 if one failed."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cpu-threads", type=int, default=max(1, (os.cpu_count() or 2) - 4))
-    parser.add_argument("--bench-args", default="--device cuda --repeats 2", help="arguments of training_speed.py")
+    parser.add_argument(
+        "--bench-args", default="--device cuda --models conv linear --repeats 2", help="arguments of training_speed.py"
+    )
     args = parser.parse_args(argv)
 
     import torch

@@ -72,7 +72,8 @@ return {
   })),
   sidebar: sidebar ? Array.from(sidebar.querySelectorAll("a[href]"), a => a.href) : [],
   next: (document.querySelector("a.right-next") || {}).href || null,
-  notebooks: Array.from(header.querySelectorAll('a[href$=".ipynb"]'), a => a.href),
+  notebooks: Array.from(header.querySelectorAll('a[href$=".ipynb"]'))  // the download menu's own copy;
+    .filter(a => a.origin === location.origin).map(a => a.href),     // Colab's launch link is elsewhere
   cellInputs: article.querySelectorAll(".cell_input").length,
   withoutCopy: Array.from(article.querySelectorAll("div.highlight"))
     .filter(d => !d.querySelector("button.copybtn")).length,
