@@ -83,16 +83,22 @@ unit: $(STAMP)  ## the unit tests: no built book, no chapter runs (under a minut
 	$(BIN)/python -m pytest tests -m "not book and not integration"
 
 nbval: $(STAMP)  ## re-run every chapter and compare its outputs with tests/notebooks/
-	$(SPIN) $(BIN)/python -m pytest $(NBVAL) tests/notebooks
+	$(SPIN) $(BIN)/python -m pytest $(NBVAL) $(NBVAL_ARGS) tests/notebooks
 
 browser:  ## install Chromium, chromedriver and axe-core if missing (apt and npm)
 	bash .ci/install-browser.sh || echo "warning: browser tools missing; the browser tests will skip (and fail in CI)"
 
 # After the build has trained every model, nbval and the tests that run chapters take them from the
 # cache: MNIST_TUTORIAL_CACHED_ONLY=1 turns a model that would be trained again into an error.
+# Two pytest workers (pytest-xdist), each process on one thread: most tests wait on a chapter's
+# kernel or a browser, which leaves the second core idle with one worker. nbval keeps each notebook
+# on one worker (loadscope).
+WORKERS ?= 2
+PARALLEL := MNIST_TUTORIAL_CACHED_ONLY=1 OMP_NUM_THREADS=1
+
 test: $(STAMP) lint browser book  ## lint, the book, unit and browser tests, nbval
-	MNIST_TUTORIAL_CACHED_ONLY=1 $(BIN)/python -m pytest tests
-	MNIST_TUTORIAL_CACHED_ONLY=1 $(MAKE) nbval
+	$(PARALLEL) $(BIN)/python -m pytest tests -n $(WORKERS)
+	$(PARALLEL) $(MAKE) nbval NBVAL_ARGS="-n $(WORKERS) --dist loadscope"
 
 images: $(STAMP)  ## redraw the book's own images in img/
 	$(BIN)/python img/draw_images.py
