@@ -112,7 +112,7 @@ def mirror(mnist_root: Path, tmp_path: Path, monkeypatch) -> Iterator[str]:
     served.mkdir()
     resources = []
     for spec in RAW_FILES:
-        packed = gzip.compress((raw_folder(mnist_root) / spec.name).read_bytes(), mtime=0)
+        packed = gzip.compress((raw_folder(mnist_root) / spec.name).read_bytes(), compresslevel=1, mtime=0)
         (served / f"{spec.name}.gz").write_bytes(packed)
         resources.append((f"{spec.name}.gz", hashlib.md5(packed).hexdigest()))
     monkeypatch.setattr(MNIST, "resources", resources)
