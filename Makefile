@@ -111,7 +111,7 @@ bench-build: $(STAMP)  ## whole-process times of a cold and an unchanged `make b
 	$(BIN)/python benchmarks/build_time.py
 
 gpu-check: $(STAMP)  ## on a machine with one NVIDIA GPU: cold book, nbval on CUDA and on the CPU, bench; times to JSON
-	$(BIN)/python benchmarks/gpu_check.py
+	$(BIN)/python benchmarks/gpu_check.py $(GPU_CHECK_ARGS)
 
 clean: book-clean  ## remove the build, caches and the virtual environment
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache node_modules
