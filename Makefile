@@ -107,7 +107,7 @@ images: $(STAMP)  ## redraw the book's own images in img/
 bench: $(STAMP)  ## training speed: the original notebook's pipeline against the package's
 	$(SPIN) $(BIN)/python benchmarks/training_speed.py $(BENCH_ARGS)
 
-bench-build: $(STAMP)  ## whole-process times of a cold and an unchanged `make book`
+bench-build: $(STAMP)  ## times of a cold `make book`, `make test` right after it, and unchanged rebuilds, against the targets
 	$(BIN)/python benchmarks/build_time.py
 
 gpu-check: $(STAMP)  ## on a machine with one NVIDIA GPU: cold book, nbval on CUDA and on the CPU, bench; times to JSON
