@@ -45,7 +45,7 @@ def network_diagram() -> Figure:
         for start in left:
             for end in right:
                 ax.plot([start[0], end[0]], [start[1], end[1]], color=GREY, linewidth=0.6, alpha=0.45, zorder=1)
-    for x_from, x_to, text in [(1.9, 4.6, "h = M₁x + b₁"), (5.4, 8.1, "s = M₂h + b₂")]:
+    for x_from, x_to, text in [(1.9, 4.6, "h = max(0, M₁x + b₁)"), (5.4, 8.1, "s = M₂h + b₂")]:
         ax.add_patch(FancyArrowPatch((x_from, -0.6), (x_to, -0.6), arrowstyle="-|>", mutation_scale=14, color=GREY))
         ax.text((x_from + x_to) / 2, -0.45, text, ha="center", va="bottom", fontsize=11, color="black")
     return figure
