@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 from matplotlib import figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from .evaluation import Predictions
@@ -99,7 +100,14 @@ def plot_history(histories: Mapping[str, pd.DataFrame]) -> Figure:
     accuracy_ax.set(xlabel="epoch", ylabel="test accuracy (%)", title="Test accuracy")
     for ax in (loss_ax, accuracy_ax):
         ax.grid(alpha=0.3)
-        ax.legend()
+    # One legend below both panels, where it hides no curve: a colour per run, a line style per loss.
+    runs = zip(histories, PALETTE, strict=False)
+    keys = [Line2D([], [], color=colour, marker="o", label=name) for name, colour in runs]
+    keys += [
+        Line2D([], [], color="grey", marker="o", label="training loss"),
+        Line2D([], [], color="grey", marker="s", linestyle="--", label="test loss"),
+    ]
+    figure.legend(handles=keys, loc="outside lower center", ncols=len(keys))
     return figure
 
 
