@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
@@ -129,6 +130,13 @@ def status(url: str) -> int:
             return int(response.status)
     except urllib.error.HTTPError as error:
         return int(error.code)
+
+
+def unavailable(reason: str) -> None:
+    """Fail in CI, where the browser tests must run, and skip elsewhere, saying why."""
+    if os.environ.get("CI"):
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
 
 
 def missing_browser() -> str | None:

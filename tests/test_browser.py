@@ -10,7 +10,6 @@ need is recorded at both widths, with full-page screenshots in `_build/screensho
 from __future__ import annotations
 
 import html.parser
-import os
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -33,6 +32,7 @@ from tests.browser_support import (
     serve,
     source_of,
     status,
+    unavailable,
 )
 from tests.browser_support import start_chrome as _start_chrome
 from tests.browser_support import toc_files as _toc_files
@@ -214,22 +214,15 @@ def _narrow_screen(driver: Any) -> None:
     driver.execute_async_script("const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(done));")
 
 
-def _unavailable(reason: str) -> None:
-    """Fail in CI, skip elsewhere."""
-    if os.environ.get("CI"):
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Book]:
     """Serve `_build/html` on 127.0.0.1 and start one headless Chromium for the whole module."""
     if not (HTML / "index.html").is_file():
-        _unavailable(f"{HTML} has no built book: run `make book` first")
+        unavailable(f"{HTML} has no built book: run `make book` first")
     if problem := missing_browser():
-        _unavailable(problem)
+        unavailable(problem)
     if not AXE.is_file():
-        _unavailable("node_modules lacks axe-core: run `npm ci` (or .ci/install-browser.sh)")
+        unavailable("node_modules lacks axe-core: run `npm ci` (or .ci/install-browser.sh)")
     from selenium.common.exceptions import WebDriverException
 
     server, base = serve(HTML)
@@ -237,7 +230,7 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Book]:
         driver = _start_chrome(tmp_path_factory.mktemp("chromium-profile"))
     except WebDriverException as error:
         server.shutdown()
-        _unavailable(f"Chromium could not be started: {error.msg}")
+        unavailable(f"Chromium could not be started: {error.msg}")
     driver.set_script_timeout(60)
     try:
         block_outside(driver, base)

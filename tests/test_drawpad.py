@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import math
-import os
 import re
 import urllib.parse
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFilter
 
 import mnist_tutorial as mt
-from tests.browser_support import AXE, HTML, missing_browser, serve, start_chrome
+from tests.browser_support import AXE, HTML, missing_browser, serve, start_chrome, unavailable
 
 pytestmark = pytest.mark.book
 
@@ -148,22 +147,15 @@ class Pad:
         return [name for name in names if not name.startswith(self.base)]
 
 
-def _unavailable(reason: str) -> None:
-    """Fail in CI, skip elsewhere."""
-    if os.environ.get("CI"):
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def pad(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pad]:
     """Serve `_build/html`, start Chromium with every request off 127.0.0.1 blocked, open the pad's page."""
     if not (HTML / PAGE).is_file() or not MODEL.is_file():
-        _unavailable(f"{HTML} has no built book with the drawing pad's model: run `make book` first")
+        unavailable(f"{HTML} has no built book with the drawing pad's model: run `make book` first")
     if problem := missing_browser():
-        _unavailable(problem)
+        unavailable(problem)
     if not AXE.is_file():
-        _unavailable("node_modules lacks axe-core: run `npm ci` (or .ci/install-browser.sh)")
+        unavailable("node_modules lacks axe-core: run `npm ci` (or .ci/install-browser.sh)")
     server, base = serve(HTML)
     driver = start_chrome(tmp_path_factory.mktemp("chromium-profile"))
     driver.set_script_timeout(120)
