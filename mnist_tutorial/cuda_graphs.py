@@ -107,7 +107,11 @@ class GraphedEpochs:
         optimizer.zero_grad(set_to_none=True)
         self._graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self._graph):
-            self._loss = step()
+            loss = step()
+        # Keep the loss's memory (each replay writes it) but not its autograd graph: that graph would
+        # keep the parameters' gradient accumulators, recorded on the capture stream, alive into the
+        # ordinary steps of short batches, which run on the default stream.
+        self._loss = loss.detach()
         # Undo the warm-up steps in place: the graph reads and writes these very tensors.
         with torch.no_grad():
             for name, value in model.state_dict().items():
