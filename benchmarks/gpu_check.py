@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder for the JSON file and the logs")
     parser.add_argument("--deadline", type=float, help="seconds after which a step still running is stopped")
-    parser.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS), help="the steps to run")
+    parser.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS), help="steps, in order")
     args = parser.parse_args(argv)
 
     import torch
@@ -148,9 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         "cuda-tests": ("CUDA tests", [sys.executable, "-m", "pytest", "-q", "tests/test_cuda_graphs.py"], gpu_env),
         "bench": ("bench (cuda)", ["env", *SPIN, *bench], gpu_env),
     }
-    for key, (name, command, step_env) in plan.items():
-        if key not in args.steps:
-            continue
+    for key in (key for key in args.steps if key in plan):  # in the order given
+        name, command, step_env = plan[key]
         steps.append(step(name, command, step_env, results / f"gpu_check_{key}.log", deadline))
         if key == "book":
             report["chapter_seconds"] = chapter_seconds(ROOT / "_build" / ".jupyter_cache")
