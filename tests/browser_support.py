@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import http.server
 import json
@@ -13,6 +14,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -180,6 +182,37 @@ def block_outside(driver: Any, base: str) -> None:
     driver.execute_cdp_cmd("Network.enable", {})
     blocked = [{"urlPattern": pattern, "block": block} for pattern, block in patterns]
     driver.execute_cdp_cmd("Network.setBlockedURLs", {"urlPatterns": blocked})
+
+
+@contextlib.contextmanager
+def browse_book(needs: Path, profile: Path, *, script_timeout: int) -> Iterator[tuple[str, Any]]:
+    """Serve the built book, start Chromium that can load nothing else; yield the base URL and the driver.
+
+    `needs` is the built file the tests cannot do without. What is missing (the build, the browser,
+    axe-core) is reported with :func:`unavailable`.
+    """
+    if not needs.is_file():
+        unavailable(f"{needs} is missing: run `make book` first")
+    if problem := missing_browser():
+        unavailable(problem)
+    if not AXE.is_file():
+        unavailable("node_modules lacks axe-core: run `npm ci` (or .ci/install-browser.sh)")
+    from selenium.common.exceptions import WebDriverException
+
+    server, base = serve(HTML)
+    try:
+        try:
+            driver = start_chrome(profile)
+        except WebDriverException as error:
+            unavailable(f"Chromium could not be started: {error.msg}")
+        driver.set_script_timeout(script_timeout)
+        try:
+            block_outside(driver, base)
+            yield base, driver
+        finally:
+            driver.quit()
+    finally:
+        server.shutdown()
 
 
 def requests_since(driver: Any) -> list[str]:

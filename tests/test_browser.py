@@ -24,17 +24,13 @@ from tests.browser_support import (
     FIGURE_TEXT_PT,
     HTML,
     SCREENSHOTS,
-    block_outside,
-    missing_browser,
+    browse_book,
     png_dpi,
     requests_since,
     screenshot,
-    serve,
     source_of,
     status,
-    unavailable,
 )
-from tests.browser_support import start_chrome as _start_chrome
 from tests.browser_support import toc_files as _toc_files
 
 pytestmark = pytest.mark.book
@@ -217,27 +213,9 @@ def _narrow_screen(driver: Any) -> None:
 @pytest.fixture(scope="module")
 def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Book]:
     """Serve `_build/html` on 127.0.0.1 and start one headless Chromium for the whole module."""
-    if not (HTML / "index.html").is_file():
-        unavailable(f"{HTML} has no built book: run `make book` first")
-    if problem := missing_browser():
-        unavailable(problem)
-    if not AXE.is_file():
-        unavailable("node_modules lacks axe-core: run `npm ci` (or .ci/install-browser.sh)")
-    from selenium.common.exceptions import WebDriverException
-
-    server, base = serve(HTML)
-    try:
-        driver = _start_chrome(tmp_path_factory.mktemp("chromium-profile"))
-    except WebDriverException as error:
-        server.shutdown()
-        unavailable(f"Chromium could not be started: {error.msg}")
-    driver.set_script_timeout(60)
-    try:
-        block_outside(driver, base)
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with browse_book(HTML / "index.html", profile, script_timeout=60) as (base, driver):
         yield Book(base, driver)
-    finally:
-        driver.quit()
-        server.shutdown()
 
 
 @cache

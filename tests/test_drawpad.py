@@ -26,7 +26,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFilter
 
 import mnist_tutorial as mt
-from tests.browser_support import AXE, HTML, missing_browser, serve, start_chrome, unavailable
+from tests.browser_support import AXE, HTML, browse_book, unavailable
 
 pytestmark = pytest.mark.book
 
@@ -150,25 +150,12 @@ class Pad:
 @pytest.fixture(scope="module")
 def pad(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pad]:
     """Serve `_build/html`, start Chromium with every request off 127.0.0.1 blocked, open the pad's page."""
-    if not (HTML / PAGE).is_file() or not MODEL.is_file():
-        unavailable(f"{HTML} has no built book with the drawing pad's model: run `make book` first")
-    if problem := missing_browser():
-        unavailable(problem)
-    if not AXE.is_file():
-        unavailable("node_modules lacks axe-core: run `npm ci` (or .ci/install-browser.sh)")
-    server, base = serve(HTML)
-    driver = start_chrome(tmp_path_factory.mktemp("chromium-profile"))
-    driver.set_script_timeout(120)
-    try:
-        driver.execute_cdp_cmd("Network.enable", {})
-        own, anything = {"urlPattern": f"{base}*", "block": False}, {"urlPattern": "*://*:*/*", "block": True}
-        driver.execute_cdp_cmd("Network.setBlockedURLs", {"urlPatterns": [own, anything]})
+    if not MODEL.is_file():
+        unavailable(f"{MODEL} is missing: run `make book` first")
+    with browse_book(HTML / PAGE, tmp_path_factory.mktemp("chromium-profile"), script_timeout=120) as (base, driver):
         page = Pad(base, driver)
         page.reload()
         yield page
-    finally:
-        driver.quit()
-        server.shutdown()
 
 
 def _python_reading(model: torch.nn.Module, pixels: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
