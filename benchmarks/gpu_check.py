@@ -37,8 +37,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 CACHED_ONLY = "MNIST_TUTORIAL_CACHED_ONLY"
-#: the Makefile's SPIN: OpenMP threads spin between operations, glibc keeps freed memory
-SPIN = ["OMP_WAIT_POLICY=ACTIVE", "MALLOC_MMAP_THRESHOLD_=33554432", "MALLOC_TRIM_THRESHOLD_=1073741824"]
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -141,12 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     cpu_nbval = None
     if cpu_threads:  # beside the GPU steps, from the start: it trains the CPU models
         cpu_nbval = start(["make", "nbval"], cpu_env, results / "gpu_check_nbval_cpu.log")
-    bench = [sys.executable, "benchmarks/training_speed.py", *args.bench_args.split()]
     plan = {
         "book": ("book (cuda, cold)", ["make", "book"], gpu_env),
         "nbval-cuda": ("nbval (cuda, cached models only)", ["make", "nbval"], {**gpu_env, CACHED_ONLY: "1"}),
         "cuda-tests": ("CUDA tests", [sys.executable, "-m", "pytest", "-q", "tests/test_cuda_graphs.py"], gpu_env),
-        "bench": ("bench (cuda)", ["env", *SPIN, *bench], gpu_env),
+        "bench": ("bench (cuda)", ["make", "bench", f"BENCH_ARGS={args.bench_args}"], gpu_env),
     }
     for key in (key for key in args.steps if key in plan):  # in the order given
         name, command, step_env = plan[key]

@@ -109,10 +109,8 @@ def _check_writable(path: str) -> None:
 def _train(args: argparse.Namespace) -> None:
     if args.save:
         _check_writable(args.save)
-    options = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "momentum": args.momentum}
+    options = {name: getattr(args, name) for name in ("epochs", "batch_size", "lr", "momentum", "seed")}
     recipe = replace(default_recipe(args.model), **{k: v for k, v in options.items() if v is not None})
-    if args.seed is not None:
-        recipe = replace(recipe, seed=args.seed)
     device = pick_device(args.device)
     ensure_mnist(args.data)
     print(f"training {recipe} on {device}", flush=True)

@@ -167,18 +167,18 @@ def compare(
     """
     summaries, histories = [], []
     for name, recipe in recipes.items():
-        history = trained_model(recipe, device, root, progress=progress).history
-        final = history.iloc[-1]
+        run = trained_model(recipe, device, root, progress=progress)
+        final = run.history.iloc[-1]
         summaries.append(
             {
                 "run": name,
                 **{key: getattr(recipe, key) for key in ("optimizer", "lr", "momentum", "batch_size")},
                 "test_loss": final["test_loss"],
                 "test_accuracy": final["test_accuracy"],
-                "seconds": history["seconds"].sum(),
+                "seconds": run.seconds,
             }
         )
-        histories.append(history.assign(run=name))
+        histories.append(run.history.assign(run=name))
     return pd.DataFrame(summaries).set_index("run"), pd.concat(histories, ignore_index=True)
 
 
