@@ -5,12 +5,10 @@ and verifying MNIST, the chapters' models with their recipes, the training loop 
 trained models, evaluation, figures and checkpoints.
 """
 
-__version__ = "0.2.0"
-
+from ._version import __version__ as __version__  # re-exported: mnist_tutorial.__version__
 from .augment import random_affine
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from .data import (
-    DEFAULT_SEED,
     MNIST_MEAN,
     MNIST_STD,
     RAW_FILES,
@@ -41,7 +39,7 @@ from .plots import (
 )
 from .recipes import MODELS, Model, Recipe, architecture_name, build_model, default_recipe
 from .runs import EVAL_BATCH_SIZE, NotCachedError, TrainingRun, compare, recipe_splits, train, trained_model
-from .runtime import pick_device, seed_everything
+from .runtime import DEFAULT_SEED, pick_device, seed_everything
 from .training import fit, smoothed_nll_loss, train_epoch
 
 __all__ = [

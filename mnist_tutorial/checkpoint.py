@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import __version__
+from ._version import __version__
 from .recipes import MODELS, architecture_name, build_model
 
 FORMAT_VERSION = 1

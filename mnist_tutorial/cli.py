@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import MNISTDataError, TensorBatches, ensure_mnist, load_split, raw_folder
 from .evaluation import evaluate

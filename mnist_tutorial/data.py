@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Protocol
 import torch
 
 from .paths import DATA_ENV, cache_dir, data_root
+from .runtime import DEFAULT_SEED
 
 if TYPE_CHECKING:
     import torchvision
@@ -38,9 +39,6 @@ MNIST_MEAN = 0.1307
 
 #: Standard deviation of all training pixels, scaled to [0, 1], computed and checked likewise.
 MNIST_STD = 0.3081
-
-#: Seed used wherever the package shuffles or initialises and no seed is given.
-DEFAULT_SEED = 1234
 
 #: Mirrors tried, in order, when the raw files are missing (torchvision's own list).
 MIRRORS = (

@@ -14,6 +14,9 @@ PROGRESS_ENV = "MNIST_TUTORIAL_PROGRESS"
 
 DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
 
+#: Seed used wherever the package shuffles or initialises and no seed is given.
+DEFAULT_SEED = 1234
+
 
 def pick_device(name: str | torch.device = "auto") -> torch.device:
     """Return the device called ``name``; ``"auto"`` picks CUDA, then Apple MPS, then CPU.

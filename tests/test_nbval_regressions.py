@@ -59,7 +59,7 @@ PLANTS = [
         "06_models",
         count=2,  # the linear classifier and the perceptron
     ),
-    Plant("default seed", "mnist_tutorial/data.py", "DEFAULT_SEED = 1234", "DEFAULT_SEED = 4321", "06_models"),
+    Plant("default seed", "mnist_tutorial/runtime.py", "DEFAULT_SEED = 1234", "DEFAULT_SEED = 4321", "06_models"),
     Plant(
         "chapter code",
         "tests/notebooks/01_tensors.ipynb",
