@@ -48,12 +48,12 @@ def measure(model_name: str, pipeline: str, device_name: str) -> dict[str, float
         torch.manual_seed(recipe.seed)
         model = mt.build_model(model_name).to(device)
         optimizer = recipe.make_optimizer(model)
-        run_epoch = mt.train_epoch
+        step = mt.training_step
     else:
         train_batches = mt.TensorBatches(mt.load_split(True, device), 32, shuffle=True)
         test_batches = mt.TensorBatches(mt.load_split(False, device), mt.EVAL_BATCH_SIZE)
         setup = prepare_training(recipe, device, len(train_batches))
-        model, optimizer, run_epoch = setup.model, setup.optimizer, setup.run_epoch
+        model, optimizer, step = setup.model, setup.optimizer, setup.step
 
     def synchronise() -> None:
         if device.type == "cuda":
@@ -61,7 +61,7 @@ def measure(model_name: str, pipeline: str, device_name: str) -> dict[str, float
 
     synchronise()
     start = time.perf_counter()
-    run_epoch(model, train_batches, optimizer, progress=False)
+    mt.train_epoch(model, train_batches, optimizer, step=step, progress=False)
     synchronise()
     train_seconds = time.perf_counter() - start
     start = time.perf_counter()

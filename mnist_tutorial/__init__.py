@@ -38,9 +38,9 @@ from .plots import (
     show_predictions,
 )
 from .recipes import MODELS, Model, Recipe, architecture_name, build_model, default_recipe
-from .runs import EVAL_BATCH_SIZE, NotCachedError, TrainingRun, compare, recipe_splits, train, trained_model
+from .runs import EVAL_BATCH_SIZE, NotCachedError, TrainingRun, compare, hold_out, recipe_splits, train, trained_model
 from .runtime import DEFAULT_SEED, pick_device, seed_everything
-from .training import fit, smoothed_nll_loss, train_epoch
+from .training import fit, train_epoch, training_step
 
 __all__ = [
     "DEFAULT_SEED",
@@ -80,6 +80,7 @@ __all__ = [
     "export_onnx",
     "fit",
     "fit_in_box",
+    "hold_out",
     "image_path",
     "ink_map",
     "load_checkpoint",
@@ -101,8 +102,8 @@ __all__ = [
     "show_confident_mistakes",
     "show_digits",
     "show_predictions",
-    "smoothed_nll_loss",
     "train",
     "train_epoch",
     "trained_model",
+    "training_step",
 ]

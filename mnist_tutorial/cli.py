@@ -15,7 +15,7 @@ from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import MNISTDataError, TensorBatches, ensure_mnist, load_split, raw_folder
 from .evaluation import evaluate
 from .paths import DATA_ENV
-from .recipes import MODELS, default_recipe
+from .recipes import MODELS, OPTIMIZERS, default_recipe
 from .runs import EVAL_BATCH_SIZE, NotCachedError, trained_model
 from .runtime import DEVICE_NAMES, pick_device
 
@@ -61,15 +61,20 @@ def build_parser() -> argparse.ArgumentParser:
     train_cmd = commands.add_parser(
         "train",
         help="train a model on MNIST (or take it from the cache)",
-        description="Train a model by its default recipe, with any of the options below changed. "
-        "A model trained by the same recipe before is taken from the cache.",
+        description="Train a model by its default recipe, with any of the options below changed, and "
+        "print its loss and accuracy on held-out validation images after each epoch (the test set is "
+        "left for `evaluate`). A model trained by the same recipe before is taken from the cache.",
         epilog="models: " + "; ".join(f"{name} ({entry.summary})" for name, entry in MODELS.items()),
     )
     train_cmd.add_argument("--model", choices=list(MODELS), default="conv", help="which model (default: conv)")
     train_cmd.add_argument("--epochs", type=_positive_int, help="passes over the data (default: the model's recipe)")
     train_cmd.add_argument("--batch-size", type=_positive_int, help="images per step (default: the model's recipe)")
     train_cmd.add_argument("--lr", type=_positive_float, help="learning rate (default: the model's recipe)")
+    train_cmd.add_argument("--optimizer", choices=list(OPTIMIZERS), help="optimizer (default: the model's recipe)")
     train_cmd.add_argument("--momentum", type=float, help="SGD momentum (default: the model's recipe)")
+    train_cmd.add_argument(
+        "--val-size", type=_positive_int, help="training images held out for validation (default: the recipe's)"
+    )
     train_cmd.add_argument("--seed", type=int, help="random seed (default: the model's recipe)")
     train_cmd.add_argument("--save", metavar="PATH", help="write the trained model to this checkpoint file")
     train_cmd.add_argument(
@@ -109,7 +114,8 @@ def _check_writable(path: str) -> None:
 def _train(args: argparse.Namespace) -> None:
     if args.save:
         _check_writable(args.save)
-    options = {name: getattr(args, name) for name in ("epochs", "batch_size", "lr", "momentum", "seed")}
+    names = ("epochs", "batch_size", "lr", "optimizer", "momentum", "val_size", "seed")
+    options = {name: getattr(args, name) for name in names}
     recipe = replace(default_recipe(args.model), **{k: v for k, v in options.items() if v is not None})
     device = pick_device(args.device)
     ensure_mnist(args.data)
@@ -117,15 +123,16 @@ def _train(args: argparse.Namespace) -> None:
     run = trained_model(recipe, device, args.data, progress=args.progress)
     for row in run.history.itertuples():
         print(
-            f"epoch {row.epoch:3d}  train loss {row.train_loss:.4f}  test loss {row.test_loss:.4f}  "
-            f"test accuracy {row.test_accuracy:.2%}  ({row.seconds:.1f} s)"
+            f"epoch {row.epoch:3d}  train loss {row.train_loss:.4f}  validation loss {row.val_loss:.4f}  "
+            f"validation accuracy {row.val_accuracy:.2%}  ({row.seconds:.1f} s)"
         )
     if run.cached:
         print("(taken from the cache: this recipe was trained before on this kind of device)")
     if args.save:
-        accuracy = float(run.history["test_accuracy"].iloc[-1])
-        path = save_checkpoint(run.model, args.save, recipe=asdict(recipe), epochs=recipe.epochs, accuracy=accuracy)
-        print(f"saved {path}")
+        val_accuracy = float(run.history["val_accuracy"].iloc[-1])
+        metadata = {"recipe": asdict(recipe), "epochs": recipe.epochs, "val_accuracy": val_accuracy}
+        path = save_checkpoint(run.model, args.save, **metadata)
+        print(f"saved {path}; `evaluate --checkpoint {path}` scores it on the test set")
 
 
 def _evaluate(args: argparse.Namespace) -> None:

@@ -4,22 +4,19 @@ At batch size 32 a GPU finishes each of a step's few dozen kernels long before P
 launched the next, so an epoch takes as long as its launches. A CUDA graph records the whole
 step (forward pass, loss, backward pass, SGD update) once; each batch is then copied into the
 graph's input tensors and the step runs as a single launch. This is PyTorch's "whole network
-capture" (``torch.cuda.graph``); the operations are those of :func:`~.training.train_epoch`.
+capture" (``torch.cuda.graph``) of :func:`~.training.training_step` itself.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
-from .data import Batches
-from .runtime import show_progress
-from .training import Augment, smoothed_nll_loss
+from .training import Scheduler, training_step
 
 
 def graphs_apply(optimizer: torch.optim.Optimizer, device: torch.device, *, scheduler: object, augment: object) -> bool:
-    """Whether :class:`GraphedEpochs` can train with ``optimizer`` on ``device``.
+    """Whether :class:`GraphedStep` can train with ``optimizer`` on ``device``.
 
     It needs a CUDA device, SGD without dampening at a constant learning rate (a scheduler
     would change the rate, a number the graph holds fixed), and no augmentation (it draws its
@@ -29,12 +26,12 @@ def graphs_apply(optimizer: torch.optim.Optimizer, device: torch.device, *, sche
     return device.type == "cuda" and plain_sgd and scheduler is None and augment is None
 
 
-class GraphedEpochs:
-    """Runs epochs like :func:`~.training.train_epoch`, each full-sized batch as one graph replay.
+class GraphedStep:
+    """A :func:`~.training.training_step` that replays a CUDA graph of itself for full-sized batches.
 
     The graph is captured at the first batch and reused for every later batch and epoch of
-    the same model and optimizer; a batch of another size (the last, short one) takes an
-    ordinary step.
+    the same model and optimizer; a batch of another shape (the last, short one) takes an
+    ordinary :func:`~.training.training_step`. Pass it as ``step`` to ``train_epoch`` or ``fit``.
     """
 
     def __init__(self) -> None:
@@ -44,44 +41,31 @@ class GraphedEpochs:
     def __call__(
         self,
         model: nn.Module,
-        batches: Batches,
+        images: torch.Tensor,
+        labels: torch.Tensor,
         optimizer: torch.optim.Optimizer,
         *,
-        scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-        augment: Augment | None = None,
+        scheduler: Scheduler = None,
         label_smoothing: float = 0.0,
-        progress: bool | None = None,
-        description: str = "train",
-    ) -> float:
-        """Run one epoch; return the mean batch loss (the signature of ``train_epoch``)."""
-        device = next(model.parameters()).device
-        if not graphs_apply(optimizer, device, scheduler=scheduler, augment=augment):
-            raise ValueError("CUDA graphs need a CUDA device, SGD, no scheduler and no augmentation")
-        model.train()
-        total = torch.zeros((), device=device)
-        for images, labels in tqdm(batches, desc=description, disable=not show_progress(progress), leave=False):
-            images, labels = images.to(device), labels.to(device)
-            if self._graph is None:
-                self._capture(model, optimizer, images, labels, label_smoothing)
-            if images.shape == self._images.shape:
-                self._images.copy_(images)
-                self._labels.copy_(labels)
-                self._graph.replay()
-                loss = self._loss
-            else:
-                loss = smoothed_nll_loss(model(images), labels, label_smoothing)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-            total += loss.detach()
-        return total.item() / len(batches)
+    ) -> torch.Tensor:
+        """Train on one batch; return its mean loss (the signature of ``training_step``)."""
+        if not graphs_apply(optimizer, images.device, scheduler=scheduler, augment=None):
+            raise ValueError("CUDA graphs need a CUDA device, SGD without dampening and no scheduler")
+        if self._graph is None:
+            self._capture(model, images, labels, optimizer, label_smoothing)
+        if images.shape != self._images.shape:
+            return training_step(model, images, labels, optimizer, label_smoothing=label_smoothing)
+        self._images.copy_(images)
+        self._labels.copy_(labels)
+        self._graph.replay()
+        return self._loss
 
     def _capture(
         self,
         model: nn.Module,
-        optimizer: torch.optim.Optimizer,
         images: torch.Tensor,
         labels: torch.Tensor,
+        optimizer: torch.optim.Optimizer,
         smoothing: float,
     ) -> None:
         """Record one training step on copies of the first batch, leaving model and optimizer as they were."""
@@ -91,19 +75,17 @@ class GraphedEpochs:
         random_state = torch.cuda.get_rng_state(images.device)
 
         def step() -> torch.Tensor:
-            loss = smoothed_nll_loss(model(self._images), self._labels, smoothing)
-            loss.backward()
-            optimizer.step()
-            return loss
+            return training_step(model, self._images, self._labels, optimizer, label_smoothing=smoothing)
 
         # Capture needs warmed-up libraries and the optimizer's state tensors to exist already.
         side = torch.cuda.Stream(images.device)
         side.wait_stream(torch.cuda.current_stream(images.device))
         with torch.cuda.stream(side):
             for _ in range(3):
-                optimizer.zero_grad(set_to_none=True)
                 step()
         torch.cuda.current_stream(images.device).wait_stream(side)
+        # No gradients at the capture: the graph's backward pass writes them afresh at every replay
+        # (the step's zero_grad sets them to None, which records nothing).
         optimizer.zero_grad(set_to_none=True)
         self._graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self._graph):

@@ -89,15 +89,15 @@ def show_confident_mistakes(
 
 
 def plot_history(histories: Mapping[str, pd.DataFrame]) -> Figure:
-    """Plot training and test loss, and test accuracy, per epoch for one or more runs."""
+    """Plot training and validation loss, and validation accuracy, per epoch for one or more runs."""
     figure = Figure(figsize=(11, 4), layout="constrained")
     loss_ax, accuracy_ax = figure.subplots(1, 2)
     for (name, history), colour in zip(histories.items(), PALETTE, strict=False):
         loss_ax.plot(history["epoch"], history["train_loss"], "o-", color=colour, label=f"{name}, training")
-        loss_ax.plot(history["epoch"], history["test_loss"], "s--", color=colour, label=f"{name}, test")
-        accuracy_ax.plot(history["epoch"], 100 * history["test_accuracy"], "o-", color=colour, label=name)
+        loss_ax.plot(history["epoch"], history["val_loss"], "s--", color=colour, label=f"{name}, validation")
+        accuracy_ax.plot(history["epoch"], 100 * history["val_accuracy"], "o-", color=colour, label=name)
     loss_ax.set(xlabel="epoch", ylabel="mean negative log-likelihood", title="Loss", yscale="log")
-    accuracy_ax.set(xlabel="epoch", ylabel="test accuracy (%)", title="Test accuracy")
+    accuracy_ax.set(xlabel="epoch", ylabel="validation accuracy (%)", title="Validation accuracy")
     for ax in (loss_ax, accuracy_ax):
         ax.grid(alpha=0.3)
     # One legend below both panels, where it hides no curve: a colour per run, a line style per loss.
@@ -105,14 +105,14 @@ def plot_history(histories: Mapping[str, pd.DataFrame]) -> Figure:
     keys = [Line2D([], [], color=colour, marker="o", label=name) for name, colour in runs]
     keys += [
         Line2D([], [], color="grey", marker="o", label="training loss"),
-        Line2D([], [], color="grey", marker="s", linestyle="--", label="test loss"),
+        Line2D([], [], color="grey", marker="s", linestyle="--", label="validation loss"),
     ]
     figure.legend(handles=keys, loc="outside lower center", ncols=len(keys))
     return figure
 
 
 def plot_comparison(histories: pd.DataFrame, groups: Mapping[str, Sequence[str]]) -> Figure:
-    """One panel per group of runs: test error after each epoch, on a logarithmic scale.
+    """One panel per group of runs: validation error after each epoch, on a logarithmic scale.
 
     ``histories`` is the stacked history of :func:`compare` (with a
     ``run`` column); ``groups`` maps a panel title to the runs it shows. The error, not the
@@ -123,8 +123,8 @@ def plot_comparison(histories: pd.DataFrame, groups: Mapping[str, Sequence[str]]
     for ax, (title, runs) in zip(axes, groups.items(), strict=True):
         for run, colour in zip(runs, PALETTE, strict=False):
             history = histories[histories["run"] == run]
-            ax.plot(history["epoch"], 100 * (1 - history["test_accuracy"]), "o-", color=colour, label=run)
-        ax.set(title=title, ylabel="test error (%)", yscale="log")
+            ax.plot(history["epoch"], 100 * (1 - history["val_accuracy"]), "o-", color=colour, label=run)
+        ax.set(title=title, ylabel="validation error (%)", yscale="log")
         ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
         ax.yaxis.set_minor_formatter(NullFormatter())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,8 +13,22 @@ from torch import nn
 from .data import DEFAULT_SEED
 from .models import ConvClassifier, LinearClassifier, MLPClassifier, StrongClassifier
 
-OPTIMIZERS = ("sgd", "adam", "adagrad")
+#: How a recipe's optimizer is made from the model's parameters, its learning rate, momentum and weight decay.
+OptimizerFactory = Callable[[Iterable[nn.Parameter], float, float, float], torch.optim.Optimizer]
+
+#: The optimizers a recipe can name; ``momentum`` applies to SGD alone.
+OPTIMIZERS: dict[str, OptimizerFactory] = {
+    "sgd": lambda params, lr, momentum, decay: torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=decay),
+    "adam": lambda params, lr, momentum, decay: torch.optim.Adam(params, lr=lr, weight_decay=decay),
+    "adagrad": lambda params, lr, momentum, decay: torch.optim.Adagrad(params, lr=lr, weight_decay=decay),
+}
 SCHEDULES = ("constant", "one_cycle")
+
+#: MNIST's training images, of which a recipe holds ``val_size`` out for validation.
+TRAINING_IMAGES = 60_000
+
+#: The largest learning rate a recipe accepts: far above any rate that trains these models.
+MAX_LR = 10.0
 
 
 @dataclass(frozen=True)
@@ -70,11 +86,12 @@ def architecture_name(model: nn.Module) -> str:
 class Recipe:
     """Everything that decides the outcome of a training run.
 
-    ``optimizer`` is ``"sgd"`` (with ``momentum``), ``"adam"`` or ``"adagrad"``; ``schedule``
+    ``optimizer`` names an entry of :data:`OPTIMIZERS` (``momentum`` is SGD's); ``schedule``
     keeps the learning rate ``"constant"`` or takes it up and down again in a ``"one_cycle"``
     with peak ``lr``; ``augment`` randomly rotates, scales and shifts training images;
-    ``label_smoothing`` softens the training targets. ``train_size`` and ``test_size`` use
-    only the first images of each split (all of them when ``None``).
+    ``label_smoothing`` softens the training targets. ``val_size`` training images, the same
+    ones for every recipe with that size (:func:`~.runs.hold_out`), are held out for validation
+    and never trained on; ``train_size`` trains on only the first of the rest (all when ``None``).
     """
 
     model: str
@@ -88,32 +105,40 @@ class Recipe:
     augment: bool = False
     label_smoothing: float = 0.0
     train_size: int | None = None
-    test_size: int | None = None
+    val_size: int = 5000
     seed: int = DEFAULT_SEED
 
     def __post_init__(self) -> None:
         _known_model(self.model)
-        for name in ("epochs", "batch_size", "train_size", "test_size"):
+        for name in ("epochs", "batch_size", "train_size", "val_size"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be positive, got {value}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.val_size >= TRAINING_IMAGES:
+            raise ValueError(f"val_size must be below the {TRAINING_IMAGES:,} training images, got {self.val_size}")
+        if self.train_size is not None and self.train_size > TRAINING_IMAGES - self.val_size:
+            raise ValueError(
+                f"train_size {self.train_size} exceeds the {TRAINING_IMAGES - self.val_size:,} training images "
+                f"left after holding out val_size {self.val_size}"
+            )
+        if not (math.isfinite(self.lr) and 0 < self.lr <= MAX_LR):
+            raise ValueError(f"lr must be a number in (0, {MAX_LR:g}], got {self.lr}")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ValueError(f"weight_decay must be a finite number of at least 0, got {self.weight_decay}")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if self.momentum and self.optimizer != "sgd":
+            raise ValueError(f"momentum is SGD's; {self.optimizer} takes none, got momentum {self.momentum}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
 
     def make_optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
-        """Return this recipe's optimizer over ``model``'s parameters."""
-        parameters, decay = model.parameters(), self.weight_decay
-        if self.optimizer == "adam":
-            return torch.optim.Adam(parameters, lr=self.lr, weight_decay=decay)
-        if self.optimizer == "adagrad":
-            return torch.optim.Adagrad(parameters, lr=self.lr, weight_decay=decay)
-        return torch.optim.SGD(parameters, lr=self.lr, momentum=self.momentum, weight_decay=decay)
+        """Return this recipe's optimizer over ``model``'s parameters (from :data:`OPTIMIZERS`)."""
+        return OPTIMIZERS[self.optimizer](model.parameters(), self.lr, self.momentum, self.weight_decay)
 
     def make_scheduler(
         self, optimizer: torch.optim.Optimizer, steps_per_epoch: int

@@ -1,6 +1,8 @@
 """Whole training runs by recipe, and the cache that lets every chapter share them.
 
-A run is seeded, so a recipe trained twice on the same machine gives the same model; the cache
+A run trains on the training images a recipe does not hold out for validation and is scored on
+those it holds out after every epoch; the test set is left for a final, separate evaluation. A run
+is seeded, so a recipe trained twice on the same machine gives the same model; the cache
 keeps each trained model under a key made of the recipe, the device type, the PyTorch version
 and the source of the package's modules that training uses (:func:`training_sources`), and
 :func:`trained_model` returns it instead of training again.
@@ -22,15 +24,18 @@ from torch import nn
 
 from .augment import random_affine
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .cuda_graphs import GraphedEpochs, graphs_apply
+from .cuda_graphs import GraphedStep, graphs_apply
 from .data import Split, TensorBatches, load_split
 from .paths import cache_dir
 from .recipes import Recipe, build_model
 from .runtime import pick_device, seed_everything
-from .training import Augment, EpochRunner, fit, train_epoch
+from .training import Augment, Scheduler, Step, fit, training_step
 
 #: Batch size of evaluation passes: no gradients are kept, so large batches are cheap.
 EVAL_BATCH_SIZE = 1000
+
+#: Seed of the one permutation that decides which training images are held out for validation.
+HOLD_OUT_SEED = 0
 
 #: Set to ``1`` to make :func:`trained_model` fail instead of training when a model is not cached.
 CACHED_ONLY_ENV = "MNIST_TUTORIAL_CACHED_ONLY"
@@ -54,23 +59,37 @@ class TrainingRun:
         return float(self.history["seconds"].sum())
 
 
+def hold_out(split: Split, count: int) -> tuple[Split, Split]:
+    """Split ``split`` into the images to train on and ``count`` images held out for validation.
+
+    Which images are held out depends on ``count`` alone (one seeded permutation, drawn on the
+    CPU), so it is the same for every recipe, seed and device; a larger ``count`` holds out more
+    of the same order. Both parts keep the images' original order.
+    """
+    if not 0 < count < len(split):
+        raise ValueError(f"cannot hold out {count} of {len(split)} images: choose between 1 and {len(split) - 1}")
+    order = torch.randperm(len(split), generator=torch.Generator().manual_seed(HOLD_OUT_SEED))
+    kept, held = order[count:].sort().values, order[:count].sort().values
+    return split[kept.to(split.device)], split[held.to(split.device)]
+
+
 def recipe_splits(
     recipe: Recipe, device: torch.device, root: str | os.PathLike[str] | None = None
 ) -> tuple[Split, Split]:
-    """Return the training and test images ``recipe`` uses, on ``device``."""
-    train, test = load_split(True, device, root), load_split(False, device, root)
-    return train[: recipe.train_size], test[: recipe.test_size]
+    """Return the training and validation images ``recipe`` uses, on ``device``."""
+    train, val = hold_out(load_split(True, device, root), recipe.val_size)
+    return train[: recipe.train_size], val
 
 
 @dataclass(frozen=True)
 class Training:
-    """What a recipe trains with: the model, its optimizer and schedule, and how an epoch runs."""
+    """What a recipe trains with: the model, its optimizer and schedule, and how a batch is trained."""
 
     model: nn.Module
     optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None
+    scheduler: Scheduler
     augment: Augment | None
-    run_epoch: EpochRunner
+    step: Step
 
 
 def prepare_training(
@@ -92,7 +111,7 @@ def prepare_training(
     if recipe.augment:
         augment = functools.partial(random_affine, generator=torch.Generator().manual_seed(recipe.seed))
     graphed = cuda_graphs and graphs_apply(optimizer, device, scheduler=scheduler, augment=augment)
-    return Training(model, optimizer, scheduler, augment, GraphedEpochs() if graphed else train_epoch)
+    return Training(model, optimizer, scheduler, augment, GraphedStep() if graphed else training_step)
 
 
 def train(
@@ -105,24 +124,25 @@ def train(
 ) -> TrainingRun:
     """Train a fresh model by ``recipe`` on MNIST, remember it in the cache, and return it.
 
-    The data are held on the device as two tensors (:func:`load_split`); see
-    :func:`prepare_training` for the memory layout and CUDA graphs.
+    It trains on the recipe's training images and validates after every epoch on the images it
+    holds out (:func:`recipe_splits`); the test set is not touched. The data are held on the device
+    as tensors (:func:`load_split`); see :func:`prepare_training` for the memory layout and CUDA graphs.
     """
     target = pick_device(device)
-    train_split, test_split = recipe_splits(recipe, target, root)
+    train_split, val_split = recipe_splits(recipe, target, root)
     train_batches = TensorBatches(train_split, recipe.batch_size, shuffle=True, seed=recipe.seed)
     setup = prepare_training(recipe, target, len(train_batches), cuda_graphs=cuda_graphs)
     history = fit(
-        setup.model, train_batches, TensorBatches(test_split, EVAL_BATCH_SIZE), setup.optimizer, recipe.epochs,
+        setup.model, train_batches, TensorBatches(val_split, EVAL_BATCH_SIZE), setup.optimizer, recipe.epochs,
         scheduler=setup.scheduler, augment=setup.augment, label_smoothing=recipe.label_smoothing,
-        progress=progress, run_epoch=setup.run_epoch,
+        step=setup.step, progress=progress,
     )  # fmt: skip
     save_checkpoint(
         setup.model,
         _cached_checkpoint(recipe, target),
         recipe=dataclasses.asdict(recipe),
         epochs=recipe.epochs,
-        accuracy=float(history["test_accuracy"].iloc[-1]),
+        val_accuracy=float(history["val_accuracy"].iloc[-1]),
         history={column: history[column].tolist() for column in history.columns},
     )
     return TrainingRun(setup.model, history)
@@ -162,8 +182,9 @@ def compare(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Train (or take from the cache) one model per recipe; return a summary and the histories.
 
-    The summary has one row per recipe (its settings, final test loss and accuracy, and the
+    The summary has one row per recipe (its settings, final validation loss and accuracy, and the
     seconds its training took); the histories are stacked with a ``run`` column naming the recipe.
+    No test image is used: rank and choose by these figures, then test the chosen model once.
     """
     summaries, histories = [], []
     for name, recipe in recipes.items():
@@ -173,8 +194,8 @@ def compare(
             {
                 "run": name,
                 **{key: getattr(recipe, key) for key in ("optimizer", "lr", "momentum", "batch_size")},
-                "test_loss": final["test_loss"],
-                "test_accuracy": final["test_accuracy"],
+                "val_loss": final["val_loss"],
+                "val_accuracy": final["val_accuracy"],
                 "seconds": run.seconds,
             }
         )

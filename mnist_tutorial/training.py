@@ -1,4 +1,4 @@
-"""The training loop of the training chapter, and ``fit``, which alternates it with evaluation."""
+"""The training chapter's step and loop, and ``fit``, which alternates the loop with validation."""
 
 from __future__ import annotations
 
@@ -18,17 +18,41 @@ from .runtime import show_progress
 #: A function that changes a batch of training images, such as random augmentation.
 Augment = Callable[[torch.Tensor], torch.Tensor]
 
+#: A learning-rate schedule stepped after every batch, or ``None`` for a constant rate.
+Scheduler = torch.optim.lr_scheduler.LRScheduler | None
 
-def smoothed_nll_loss(log_probabilities: torch.Tensor, labels: torch.Tensor, smoothing: float = 0.0) -> torch.Tensor:
-    """Negative log-likelihood against labels softened towards the uniform distribution.
 
-    The target gives the true class ``1 - smoothing`` and spreads ``smoothing`` evenly over
-    all classes, which discourages extreme confidence; ``smoothing=0`` is ``F.nll_loss``.
+def training_step(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    *,
+    scheduler: Scheduler = None,
+    label_smoothing: float = 0.0,
+) -> torch.Tensor:
+    """Take one step of gradient descent on one batch; return the batch's mean loss.
+
+    The loss is the training chapter's ``F.nll_loss`` of the model's log-probabilities. With
+    ``label_smoothing`` it is PyTorch's ``F.cross_entropy(..., label_smoothing=...)`` instead, whose
+    first step, ``log_softmax``, leaves log-probabilities as they are (up to rounding: they already
+    normalise). ``scheduler``, if given, steps after the update.
     """
-    loss = F.nll_loss(log_probabilities, labels)
-    if smoothing:
-        loss = (1 - smoothing) * loss - smoothing * log_probabilities.mean(dim=1).mean()
+    log_probabilities = model(images)
+    if label_smoothing:
+        loss = F.cross_entropy(log_probabilities, labels, label_smoothing=label_smoothing)
+    else:
+        loss = F.nll_loss(log_probabilities, labels)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    if scheduler is not None:
+        scheduler.step()
     return loss
+
+
+#: A function with the arguments of :func:`training_step` that trains on one batch.
+Step = Callable[..., torch.Tensor]
 
 
 def train_epoch(
@@ -36,74 +60,68 @@ def train_epoch(
     batches: Batches,
     optimizer: torch.optim.Optimizer,
     *,
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    scheduler: Scheduler = None,
     augment: Augment | None = None,
     label_smoothing: float = 0.0,
+    step: Step = training_step,
     progress: bool | None = None,
     description: str = "train",
 ) -> float:
-    """Run one pass of gradient descent over ``batches``; return the mean batch loss.
+    """Run one pass of gradient descent over ``batches``; return the mean loss per image.
 
-    ``scheduler``, if given, steps after every batch; ``augment`` transforms each batch of
-    images before the model sees it; ``label_smoothing`` softens the targets (see
-    :func:`smoothed_nll_loss`).
+    Each batch is trained by ``step`` (:func:`training_step`, or a CUDA graph of it, see
+    :mod:`~.cuda_graphs`); ``augment`` transforms each batch of images before the model sees it.
+    A batch's loss counts once per image, so a short last batch weighs as much as its images.
     """
     device = next(model.parameters()).device
     model.train()
     total = torch.zeros((), device=device)  # summed on the device: no wait for the GPU per batch
+    count = 0
     for images, labels in tqdm(batches, desc=description, disable=not show_progress(progress), leave=False):
         images, labels = images.to(device), labels.to(device)
         if augment is not None:
             images = augment(images)
-        loss = smoothed_nll_loss(model(images), labels, label_smoothing)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
-        total += loss.detach()
-    return total.item() / len(batches)
-
-
-#: A function that runs one epoch: ``train_epoch`` itself, or a faster equivalent.
-EpochRunner = Callable[..., float]
+        loss = step(model, images, labels, optimizer, scheduler=scheduler, label_smoothing=label_smoothing)
+        total += loss.detach() * len(labels)
+        count += len(labels)
+    return total.item() / count
 
 
 def fit(
     model: nn.Module,
     train_batches: Batches,
-    test_batches: Batches,
+    val_batches: Batches,
     optimizer: torch.optim.Optimizer,
     epochs: int,
     *,
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    scheduler: Scheduler = None,
     augment: Augment | None = None,
     label_smoothing: float = 0.0,
+    step: Step = training_step,
     progress: bool | None = None,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
-    run_epoch: EpochRunner = train_epoch,
 ) -> pd.DataFrame:
-    """Train for ``epochs`` epochs, evaluating after each; return the history.
+    """Train for ``epochs`` epochs, evaluating on the validation batches after each; return the history.
 
-    The history has one row per epoch: ``epoch``, ``train_loss``, ``test_loss``,
-    ``test_accuracy`` and ``seconds`` (training and evaluation together). ``run_epoch`` takes
-    the arguments of :func:`train_epoch` and runs one epoch (by default, with it).
+    The history has one row per epoch: ``epoch``, ``train_loss``, ``val_loss``, ``val_accuracy``
+    and ``seconds`` (training and validation together). The other arguments are
+    :func:`train_epoch`'s; ``on_epoch`` is called with each row as it is made.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be positive, got {epochs}")
     rows = []
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
-        train_loss = run_epoch(
+        train_loss = train_epoch(
             model, train_batches, optimizer, scheduler=scheduler, augment=augment,
-            label_smoothing=label_smoothing, progress=progress, description=f"epoch {epoch}",
+            label_smoothing=label_smoothing, step=step, progress=progress, description=f"epoch {epoch}",
         )  # fmt: skip
-        result = evaluate(model, test_batches)
+        result = evaluate(model, val_batches)
         row = {
             "epoch": epoch,
             "train_loss": train_loss,
-            "test_loss": result.loss,
-            "test_accuracy": result.accuracy,
+            "val_loss": result.loss,
+            "val_accuracy": result.accuracy,
             "seconds": time.perf_counter() - start,
         }
         rows.append(row)

@@ -12,12 +12,12 @@ from torch import nn
 
 from mnist_tutorial import runs, runtime
 from mnist_tutorial.cuda_graphs import graphs_apply
-from mnist_tutorial.data import Split, TensorBatches
+from mnist_tutorial.data import Split, TensorBatches, load_split
 from mnist_tutorial.evaluation import evaluate
-from mnist_tutorial.recipes import Recipe, build_model
+from mnist_tutorial.recipes import OPTIMIZERS, Recipe, build_model
 from mnist_tutorial.runs import NotCachedError, compare, prepare_training, train, trained_model
 from mnist_tutorial.runtime import pick_device, seed_everything, show_progress
-from mnist_tutorial.training import fit, train_epoch
+from mnist_tutorial.training import fit, train_epoch, training_step
 
 
 def batches_of(blobs, batch_size=32, shuffle=True):
@@ -79,6 +79,39 @@ def test_the_scheduler_steps_after_every_batch_and_augmentation_sees_every_batch
     assert seen == [32] * 16
 
 
+def test_a_step_returns_the_loss_before_its_update_with_pytorchs_label_smoothing(blobs):
+    images, labels = blobs[0][:32], blobs[1][:32]
+    for smoothing in (0.0, 0.1):
+        torch.manual_seed(0)
+        model = build_model("mlp")
+        expected = F.cross_entropy(model(images), labels, label_smoothing=smoothing)
+        if not smoothing:
+            expected = F.nll_loss(model(images), labels)
+            torch.testing.assert_close(F.cross_entropy(model(images), labels), expected)  # log_softmax: no change
+        before = [p.detach().clone() for p in model.parameters()]
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        loss = training_step(model, images, labels, optimizer, label_smoothing=smoothing)
+        assert torch.equal(loss, expected)
+        assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+
+
+def test_train_epoch_weighs_a_short_last_batch_by_its_images(blobs):
+    torch.manual_seed(0)
+    model = build_model("linear")
+    seen = []
+
+    def recording_step(*args, **kwargs):
+        loss = training_step(*args, **kwargs)
+        seen.append((loss.item(), len(args[2])))
+        return loss
+
+    batches = batches_of(blobs, batch_size=100)  # 512 images: five batches of 100 and one of 12
+    mean_loss = train_epoch(model, batches, torch.optim.SGD(model.parameters(), lr=0.05), step=recording_step)
+    assert [size for _, size in seen] == [100] * 5 + [12]
+    assert mean_loss == pytest.approx(sum(loss * size for loss, size in seen) / 512, rel=1e-6)
+    assert mean_loss != pytest.approx(sum(loss for loss, _ in seen) / 6, rel=1e-6)  # not the mean of batch means
+
+
 def test_label_smoothing_reaches_the_loss(blobs):
     losses = []
     for smoothing in (0.0, 0.3):
@@ -122,7 +155,7 @@ def test_fit_returns_one_history_row_per_epoch(blobs):
         epochs=3, progress=False, on_epoch=seen.append,
     )  # fmt: skip
     assert isinstance(history, pd.DataFrame)
-    assert list(history.columns) == ["epoch", "train_loss", "test_loss", "test_accuracy", "seconds"]
+    assert list(history.columns) == ["epoch", "train_loss", "val_loss", "val_accuracy", "seconds"]
     assert history["epoch"].tolist() == [1, 2, 3] and len(seen) == 3
     assert history["train_loss"].is_monotonic_decreasing
     assert (history["seconds"] > 0).all()
@@ -145,8 +178,24 @@ def test_recipes_reject_bad_values():
     for field, value in [("epochs", 0), ("batch_size", -1), ("train_size", 0)]:
         with pytest.raises(ValueError, match=f"{field} must be positive"):
             Recipe("conv", **{field: value})
-    with pytest.raises(ValueError, match="lr must be positive"):
-        Recipe("conv", lr=0)
+    for lr in (0, -0.1, float("inf"), float("nan"), 11.0):
+        with pytest.raises(ValueError, match=r"lr must be a number in \(0, 10\]"):
+            Recipe("conv", lr=lr)
+    with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\)"):
+        Recipe("conv", momentum=1.0)
+    with pytest.raises(ValueError, match="momentum is SGD's; adam takes none"):
+        Recipe("conv", optimizer="adam", momentum=0.9)
+    with pytest.raises(ValueError, match="weight_decay must be a finite number"):
+        Recipe("conv", weight_decay=float("inf"))
+    for size in (0, -5):
+        with pytest.raises(ValueError, match="val_size must be positive"):
+            Recipe("conv", val_size=size)
+    with pytest.raises(ValueError, match="val_size must be below the 60,000 training images"):
+        Recipe("conv", val_size=60_000)
+    with pytest.raises(ValueError, match="train_size 56000 exceeds the 55,000 training images left"):
+        Recipe("conv", train_size=56_000)
+    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'; choose one of sgd, adam, adagrad"):
+        Recipe("conv", optimizer="rmsprop")
     with pytest.raises(ValueError, match=r"label_smoothing must be in \[0, 1\)"):
         Recipe("conv", label_smoothing=1.0)
 
@@ -154,7 +203,7 @@ def test_recipes_reject_bad_values():
 def test_a_recipe_trains_conv_models_channels_last_on_the_cpu_and_without_cuda_graphs():
     conv = prepare_training(Recipe("conv"), torch.device("cpu"), steps_per_epoch=10)
     assert conv.model.block_2[0].weight.is_contiguous(memory_format=torch.channels_last)
-    assert conv.run_epoch is train_epoch and conv.scheduler is None and conv.augment is None
+    assert conv.step is training_step and conv.scheduler is None and conv.augment is None
     linear = prepare_training(Recipe("linear"), torch.device("cpu"), 10)
     assert linear.model.layer_1.weight.is_contiguous()
     strong = prepare_training(
@@ -207,12 +256,12 @@ def test_progress_bars_follow_the_argument_then_the_environment_then_the_termina
     assert show_progress(None) and not show_progress(False)
 
 
-SMALL = Recipe("linear", epochs=1, batch_size=100, lr=0.05, train_size=3000, test_size=1000)
+SMALL = Recipe("linear", epochs=1, batch_size=100, lr=0.05, train_size=3000, val_size=1000)
 
 
 def test_a_trained_model_is_found_again_in_the_cache(mnist_root, monkeypatch):
     run = train(SMALL, "cpu", mnist_root, progress=False)
-    assert run.history["test_accuracy"].iloc[-1] > 0.7 and not run.cached
+    assert run.history["val_accuracy"].iloc[-1] > 0.7 and not run.cached
 
     def no_training(*args, **kwargs):
         raise AssertionError("trained again instead of loading the cached model")
@@ -225,10 +274,29 @@ def test_a_trained_model_is_found_again_in_the_cache(mnist_root, monkeypatch):
     assert cached.seconds == pytest.approx(run.history["seconds"].sum())
 
 
-def test_a_recipe_trains_on_the_first_images_it_names(mnist_root):
-    train_split, test_split = runs.recipe_splits(SMALL, torch.device("cpu"), mnist_root)
-    assert (len(train_split), len(test_split)) == (3000, 1000)
-    assert len(runs.recipe_splits(Recipe("linear"), torch.device("cpu"), mnist_root)[0]) == 60_000
+def test_a_recipe_trains_on_the_first_images_it_does_not_hold_out(mnist_root):
+    train_split, val_split = runs.recipe_splits(SMALL, torch.device("cpu"), mnist_root)
+    assert (len(train_split), len(val_split)) == (3000, 1000)
+    full_train, full_val = runs.recipe_splits(Recipe("linear"), torch.device("cpu"), mnist_root)
+    assert (len(full_train), len(full_val)) == (55_000, 5000)
+    kept, held = runs.hold_out(load_split(True, "cpu", mnist_root), 1000)
+    assert torch.equal(train_split.images, kept.images[:3000]) and torch.equal(val_split.labels, held.labels)
+
+
+def test_the_held_out_images_are_fixed_disjoint_and_nested():
+    split = Split(torch.arange(100.0).view(100, 1, 1, 1), torch.arange(100))
+    kept, held = runs.hold_out(split, 10)
+    assert (len(kept), len(held)) == (90, 10)
+    assert sorted(kept.labels.tolist() + held.labels.tolist()) == list(range(100))
+    assert kept.labels.tolist() == sorted(kept.labels.tolist())  # the original order
+    assert torch.equal(runs.hold_out(split, 10)[1].labels, held.labels)  # the same every time
+    torch.manual_seed(99)  # ... whatever the global seed
+    assert torch.equal(runs.hold_out(split, 10)[1].labels, held.labels)
+    assert set(held.labels.tolist()) < set(runs.hold_out(split, 20)[1].labels.tolist())  # more of the same order
+    assert torch.equal(held.images.flatten(), held.labels.float())  # images travel with their labels
+    for count in (0, 100):
+        with pytest.raises(ValueError, match=f"cannot hold out {count} of 100 images"):
+            runs.hold_out(split, count)
 
 
 def test_with_cached_only_a_missing_model_is_an_error_not_a_training_run(mnist_root, monkeypatch):
@@ -261,9 +329,10 @@ def test_compare_trains_each_recipe_once_and_reports_it(mnist_root, monkeypatch)
     recipes = {"sgd": SMALL, "adam": dataclasses.replace(SMALL, optimizer="adam", lr=0.001)}
     summary, histories = compare(recipes, "cpu", mnist_root, progress=False)
     assert list(summary.index) == ["sgd", "adam"]
-    assert {"optimizer", "lr", "batch_size", "test_accuracy", "seconds"} <= set(summary.columns)
+    assert {"optimizer", "lr", "batch_size", "val_loss", "val_accuracy", "seconds"} <= set(summary.columns)
+    assert not {"test_loss", "test_accuracy"} & set(summary.columns)  # choices are made on validation data
     assert summary.loc["adam", "optimizer"] == "adam"
-    assert (summary["test_accuracy"] > 0.7).all()
+    assert (summary["val_accuracy"] > 0.7).all()
     assert len(histories) == 2 and set(histories["run"]) == {"sgd", "adam"}
     monkeypatch.setenv(runs.CACHED_ONLY_ENV, "1")  # a second comparison trains nothing
     again, _ = compare(recipes, "cpu", mnist_root)
@@ -276,3 +345,28 @@ def test_a_missing_image_is_named():
     assert image_path("nn.png").is_file()
     with pytest.raises(FileNotFoundError, match="image 'absent.png' not found"):
         image_path("absent.png")
+
+
+def test_one_table_of_optimizers_builds_each_recipes_optimizer():
+    model = nn.Linear(2, 2)
+    assert list(OPTIMIZERS) == ["sgd", "adam", "adagrad"]
+    sgd = Recipe("linear", lr=0.05, momentum=0.5, weight_decay=0.01).make_optimizer(model)
+    assert type(sgd) is torch.optim.SGD
+    assert (sgd.defaults["lr"], sgd.defaults["momentum"], sgd.defaults["weight_decay"]) == (0.05, 0.5, 0.01)
+    for name, kind in [("adam", torch.optim.Adam), ("adagrad", torch.optim.Adagrad)]:
+        built = Recipe("linear", optimizer=name, lr=0.002, weight_decay=0.1).make_optimizer(model)
+        assert type(built) is kind and (built.defaults["lr"], built.defaults["weight_decay"]) == (0.002, 0.1)
+
+
+def test_fit_trains_each_batch_with_the_step_it_is_given(blobs):
+    torch.manual_seed(0)
+    model = build_model("linear")
+    calls = []
+
+    def counting_step(*args, **kwargs):
+        calls.append(1)
+        return training_step(*args, **kwargs)
+
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    fit(model, batches_of(blobs), batches_of(blobs, 256, False), optimizer, 2, step=counting_step, progress=False)
+    assert len(calls) == 2 * 16
