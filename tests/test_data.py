@@ -6,6 +6,8 @@ import functools
 import gzip
 import hashlib
 import http.server
+import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -25,10 +27,11 @@ from mnist_tutorial.data import (
     load_split,
     mnist_dataset,
     mnist_loader,
+    normalise,
     raw_folder,
 )
 
-REFUSED = ("http://127.0.0.1:9/",)  # the discard port: nothing listens, so connecting fails at once
+REFUSED = "http://127.0.0.1:9/"  # the discard port: nothing listens, so connecting fails at once
 
 
 def test_data_root_prefers_argument_then_environment_then_repository(monkeypatch, tmp_path):
@@ -39,26 +42,25 @@ def test_data_root_prefers_argument_then_environment_then_repository(monkeypatch
     assert paths.data_root() == paths.REPO_ROOT / "data"
 
 
-def test_real_files_verify_and_the_result_is_remembered(mnist_root, monkeypatch):
-    assert ensure_mnist(mnist_root) == mnist_root
-    assert (paths.cache_dir() / "verified-mnist.json").is_file()
-
-    def no_hashing(path: Path) -> str:
-        raise AssertionError(f"{path} was hashed again")
-
-    monkeypatch.setattr(data, "_md5", no_hashing)
-    ensure_mnist(mnist_root)
-
-
-def test_a_changed_file_is_verified_again(mnist_copy, monkeypatch):
-    ensure_mnist(mnist_copy)
+def test_real_files_verify_and_every_check_hashes_all_four(mnist_root, monkeypatch):
     hashed: list[str] = []
     real_md5 = data._md5
     monkeypatch.setattr(data, "_md5", lambda path: hashed.append(path.name) or real_md5(path))
-    labels = raw_folder(mnist_copy) / "t10k-labels-idx1-ubyte"
-    labels.write_bytes(labels.read_bytes())  # same content, new modification time
+    assert ensure_mnist(mnist_root) == mnist_root
+    assert ensure_mnist(mnist_root) == mnist_root
+    assert hashed == [spec.name for spec in RAW_FILES] * 2
+
+
+def test_a_file_altered_after_a_good_check_is_caught_even_with_its_old_size_and_time(mnist_copy):
     ensure_mnist(mnist_copy)
-    assert hashed == ["t10k-labels-idx1-ubyte"]
+    labels = raw_folder(mnist_copy) / "t10k-labels-idx1-ubyte"
+    before = labels.stat()
+    content = bytearray(labels.read_bytes())
+    content[100] ^= 0xFF
+    labels.write_bytes(bytes(content))
+    os.utime(labels, ns=(before.st_atime_ns, before.st_mtime_ns))
+    with pytest.raises(MNISTDataError, match="t10k-labels-idx1-ubyte is not the published MNIST file"):
+        ensure_mnist(mnist_copy)
 
 
 def test_a_truncated_file_is_named_with_both_checksums(mnist_copy):
@@ -92,15 +94,46 @@ def test_missing_files_without_download_name_the_variable_and_the_files(tmp_path
     assert all(spec.name in message for spec in RAW_FILES)
 
 
-def test_missing_files_offline_fail_within_seconds_without_a_traceback_wall(tmp_path):
+@pytest.mark.parametrize("absent", [["t10k-labels-idx1-ubyte"], ["train-images-idx3-ubyte", "t10k-images-idx3-ubyte"]])
+def test_each_missing_file_is_named_and_only_those(mnist_copy, absent):
+    for name in absent:
+        (raw_folder(mnist_copy) / name).unlink()
+    with pytest.raises(MNISTDataError) as caught:
+        ensure_mnist(mnist_copy, download=False)
+    first_line, *rest = str(caught.value).splitlines()
+    assert first_line == f"MNIST is not available: missing {', '.join(absent)}."
+    assert str(raw_folder(mnist_copy)) in rest[0] and "MNIST_TUTORIAL_DATA" in rest[1]
+
+
+def test_missing_files_offline_fail_within_seconds_without_a_traceback_wall(tmp_path, monkeypatch):
+    from torchvision.datasets import MNIST
+
+    monkeypatch.setattr(MNIST, "mirrors", [REFUSED])
     start = time.monotonic()
     with pytest.raises(MNISTDataError) as caught:
-        ensure_mnist(tmp_path, mirrors=REFUSED, timeout=2)
-    assert time.monotonic() - start < 10
+        ensure_mnist(tmp_path)
+    assert time.monotonic() - start < 20  # most of it starts the Python that downloads
     message = str(caught.value)
-    assert "no mirror answered" in message and "MNIST_TUTORIAL_DATA" in message
+    assert "the download failed" in message and "Connection refused" in message and "MNIST_TUTORIAL_DATA" in message
     assert all(spec.name in message for spec in RAW_FILES)
     assert caught.value.__cause__ is None and caught.value.__context__ is None
+    assert socket.getdefaulttimeout() is None, "the download must leave this process's sockets alone"
+
+
+def test_a_mirror_that_accepts_and_never_answers_fails_after_the_stall_limit(tmp_path, monkeypatch):
+    from torchvision.datasets import MNIST
+
+    silent = socket.create_server(("127.0.0.1", 0))  # the kernel accepts connections; nobody answers
+    threading.Timer(30, silent.close).start()  # without the stall limit, the test fails instead of hanging
+    monkeypatch.setattr(MNIST, "mirrors", [f"http://127.0.0.1:{silent.getsockname()[1]}/"])
+    monkeypatch.setattr(data, "STALL_SECONDS", 1.0)
+    start = time.monotonic()
+    try:
+        with pytest.raises(MNISTDataError, match=r"the download failed \(timed out\)"):
+            ensure_mnist(tmp_path)
+    finally:
+        silent.close()
+    assert time.monotonic() - start < 20
 
 
 @pytest.fixture()
@@ -129,22 +162,28 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def test_missing_files_are_downloaded_from_a_mirror_then_verified(mirror, tmp_path):
+def test_missing_files_are_downloaded_from_a_mirror_then_verified(mirror, tmp_path, monkeypatch):
+    from torchvision.datasets import MNIST
+
+    monkeypatch.setattr(MNIST, "mirrors", [REFUSED, mirror])  # torchvision tries the next mirror
     root = tmp_path / "fresh"
-    assert ensure_mnist(root, mirrors=(REFUSED[0], mirror)) == root.resolve()
+    assert ensure_mnist(root) == root.resolve()
     for spec in RAW_FILES:
         assert (raw_folder(root) / spec.name).stat().st_size == spec.size
 
 
-def test_a_mirror_without_the_files_gives_a_clear_error(tmp_path):
+def test_a_mirror_without_the_files_gives_a_clear_error(tmp_path, monkeypatch):
+    from torchvision.datasets import MNIST
+
     empty = tmp_path / "empty-mirror"
     empty.mkdir()
     handler = functools.partial(QuietHandler, directory=str(empty))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(MNIST, "mirrors", [f"http://127.0.0.1:{server.server_address[1]}/"])
     try:
         with pytest.raises(MNISTDataError, match="the download failed"):
-            ensure_mnist(tmp_path / "fresh", mirrors=(f"http://127.0.0.1:{server.server_address[1]}/",))
+            ensure_mnist(tmp_path / "fresh")
     finally:
         server.shutdown()
 
@@ -172,6 +211,16 @@ def test_splits_have_the_published_sizes_and_normalisation(mnist_root):
     assert train.images.mean().item() == pytest.approx(0.0, abs=1e-3)
     assert train.images.std().item() == pytest.approx(1.0, abs=1e-3)
     assert train.images.min().item() == pytest.approx(-MNIST_MEAN / MNIST_STD)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_normalise_returns_a_new_tensor_and_leaves_its_input_alone(dtype):
+    pixels = torch.tensor([[0, 255], [51, 102]], dtype=dtype)
+    before = pixels.clone()
+    result = normalise(pixels)
+    assert torch.equal(pixels, before) and pixels.dtype == dtype
+    assert result.dtype == torch.float32 and result.data_ptr() != pixels.data_ptr()
+    assert result[0].tolist() == pytest.approx([-MNIST_MEAN / MNIST_STD, (1 - MNIST_MEAN) / MNIST_STD])
 
 
 def test_each_split_is_held_once_per_device(mnist_root):
