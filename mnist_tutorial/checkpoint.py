@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pickle
 import platform
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,54 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike[str], **metadata: 
     return target
 
 
+def _what_it_holds(source: Path) -> str:
+    """Say what a file that ``torch.save`` did not write holds, for an error message."""
+    with source.open("rb") as handle:
+        head = handle.read(4096)
+    if not head:
+        return "it is empty"
+    if b"\0" not in head and head.decode("utf-8", errors="replace").count("\ufffd") <= 3:
+        return "it holds text"
+    return "it is not a file written by torch.save"
+
+
+def _read_payload(source: Path) -> dict[str, Any]:
+    """Return the dictionary :func:`save_checkpoint` wrote to ``source``, refusing anything else."""
+    not_ours = f"{source} is not a checkpoint written by mnist_tutorial"
+    if not zipfile.is_zipfile(source):  # torch.save has written zip archives since PyTorch 1.6
+        raise CheckpointError(f"{not_ours} ({_what_it_holds(source)})")
+    try:
+        payload = torch.load(source, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:  # PyTorch's message would advise weights_only=False: unsafe here
+        raise CheckpointError(not_ours) from None
+    except (RuntimeError, EOFError, ValueError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CheckpointError(f"{not_ours} ({reason})") from None
+    if not isinstance(payload, dict):
+        raise CheckpointError(f"{not_ours} (it holds a {type(payload).__name__})")
+    for key in ("architecture", "state_dict"):
+        if key not in payload:
+            raise CheckpointError(f"{not_ours} (no {key!r} entry)")
+    for key, kind in (("architecture", str), ("state_dict", dict), ("metadata", dict)):
+        if not isinstance(payload.get(key, {}), kind):
+            raise CheckpointError(f"{not_ours} (its {key!r} entry is a {type(payload[key]).__name__})")
+    return payload
+
+
+def _misfit(model: nn.Module, state: dict[str, Any]) -> str:
+    """Say how ``state`` fails to fit ``model``'s weights (missing, unexpected, reshaped), or ``""``."""
+    expected = model.state_dict()
+    missing = expected.keys() - state.keys()
+    unexpected = state.keys() - expected.keys()
+    reshaped = [
+        key
+        for key in expected.keys() & state.keys()
+        if not isinstance(state[key], torch.Tensor) or state[key].shape != expected[key].shape
+    ]
+    counts = [(len(missing), "missing"), (len(unexpected), "unexpected"), (len(reshaped), "of another shape")]
+    return ", ".join(f"{count} {'weight' if count == 1 else 'weights'} {what}" for count, what in counts if count)
+
+
 def load_checkpoint(
     path: str | os.PathLike[str], model: nn.Module | None = None, device: str | torch.device = "cpu"
 ) -> Checkpoint:
@@ -72,28 +121,25 @@ def load_checkpoint(
     source = Path(path)
     if not source.is_file():
         raise CheckpointError(f"no checkpoint at {source}")
-    try:
-        payload = torch.load(source, map_location="cpu", weights_only=True)
-        architecture, state = payload["architecture"], payload["state_dict"]
-        metadata = dict(payload.get("metadata", {}))
-    except pickle.UnpicklingError:  # PyTorch's message would advise weights_only=False: unsafe here
-        raise CheckpointError(f"{source} is not a checkpoint written by mnist_tutorial") from None
-    except KeyError as error:
-        raise CheckpointError(f"{source} is not a checkpoint written by mnist_tutorial (no {error} entry)") from None
-    except (RuntimeError, EOFError, TypeError, IndexError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise CheckpointError(f"{source} is not a checkpoint written by mnist_tutorial ({reason})") from None
+    payload = _read_payload(source)
+    architecture, state = payload["architecture"], payload["state_dict"]
     if architecture not in MODELS:
         raise CheckpointError(f"{source} holds an unknown architecture {architecture!r}")
+    class_name = MODELS[architecture].architecture.__name__
     if model is None:
         model = build_model(architecture)
     elif architecture_name(model) != architecture:
         raise CheckpointError(
-            f"{source} holds a {architecture!r} model ({MODELS[architecture].architecture.__name__}); "
-            f"it cannot be loaded into a {type(model).__name__}"
+            f"{source} holds a {architecture!r} model ({class_name}); it cannot be loaded into a {type(model).__name__}"
+        )
+    misfit = _misfit(model, state)
+    if misfit:
+        raise CheckpointError(
+            f"the weights in {source} do not fit the architecture it records, {architecture!r} ({class_name}): {misfit}"
         )
     try:
         model.load_state_dict(state)
-    except RuntimeError as error:
-        raise CheckpointError(f"the weights in {source} do not fit {type(model).__name__}: {error}") from None
-    return Checkpoint(model.to(device), metadata)
+    except RuntimeError as error:  # what _misfit does not foresee, such as a dtype that cannot be copied
+        reason = str(error).strip().splitlines()[-1].strip()
+        raise CheckpointError(f"the weights in {source} do not fit {class_name}: {reason}") from None
+    return Checkpoint(model.to(device), dict(payload.get("metadata", {})))

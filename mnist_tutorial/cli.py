@@ -37,8 +37,8 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    if not 0 < value < float("inf"):  # nan fails both comparisons
+        raise argparse.ArgumentTypeError(f"must be positive and finite, got {text}")
     return value
 
 
@@ -139,7 +139,9 @@ def _evaluate(args: argparse.Namespace) -> None:
     device = pick_device(args.device)
     checkpoint = load_checkpoint(args.checkpoint, device=device)
     result = evaluate(checkpoint.model, TensorBatches(load_split(False, device, args.data), EVAL_BATCH_SIZE))
-    print(f"{args.checkpoint}: {type(checkpoint.model).__name__}, trained {checkpoint.metadata.get('epochs')} epochs")
+    epochs = checkpoint.metadata.get("epochs")
+    trained = "" if epochs is None else f", trained {epochs} epochs"  # a checkpoint may not record them
+    print(f"{args.checkpoint}: {type(checkpoint.model).__name__}{trained}")
     print(f"test loss {result.loss:.4f}  test accuracy {result.accuracy:.2%} ({result.correct}/{len(result)})")
 
 

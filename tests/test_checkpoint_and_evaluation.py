@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 from matplotlib.figure import Figure
@@ -40,8 +42,24 @@ def test_weights_that_do_not_fit_are_refused_clearly(tmp_path):
     model = LinearClassifier()
     model.layer_1 = nn.Linear(28 * 28, 50)  # a changed layer size
     path = save_checkpoint(model, tmp_path / "odd.pt")
-    with pytest.raises(CheckpointError, match="(?s)do not fit LinearClassifier.*size mismatch"):
+    with pytest.raises(CheckpointError) as error:
         load_checkpoint(path)
+    assert str(error.value) == (
+        f"the weights in {path} do not fit the architecture it records, 'linear' (LinearClassifier): "
+        "2 weights of another shape"  # layer_1's weight and bias
+    )
+
+
+def test_weights_of_another_architecture_are_refused_in_one_line_naming_the_recorded_one(tmp_path):
+    path = tmp_path / "relabelled.pt"
+    torch.save({"format": 1, "architecture": "conv", "state_dict": LinearClassifier().state_dict()}, path)
+    conv_keys, linear_keys = set(ConvClassifier().state_dict()), set(LinearClassifier().state_dict())
+    with pytest.raises(CheckpointError) as error:
+        load_checkpoint(path)
+    assert str(error.value) == (
+        f"the weights in {path} do not fit the architecture it records, 'conv' (ConvClassifier): "
+        f"{len(conv_keys - linear_keys)} weights missing, {len(linear_keys - conv_keys)} weights unexpected"
+    )
 
 
 def test_missing_and_garbage_checkpoints_are_refused(tmp_path):
@@ -54,6 +72,31 @@ def test_missing_and_garbage_checkpoints_are_refused(tmp_path):
     torch.save({"weights": torch.zeros(3)}, tmp_path / "foreign.pt")
     with pytest.raises(CheckpointError, match="is not a checkpoint written by mnist_tutorial .no 'architecture' entry"):
         load_checkpoint(tmp_path / "foreign.pt")
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (lambda path: torch.save(torch.zeros(3), path), "it holds a Tensor"),
+        (lambda path: torch.save([1, 2], path), "it holds a list"),
+        (
+            lambda path: torch.save({"architecture": "conv", "state_dict": [1]}, path),
+            "its 'state_dict' entry is a list",
+        ),
+        (lambda path: path.write_text("epochs: 3\nhello world\n"), "it holds text"),
+        (lambda path: path.write_bytes(b""), "it is empty"),
+        (lambda path: path.write_bytes(bytes(range(256))), "it is not a file written by torch.save"),
+    ],
+    ids=["tensor", "list", "odd-state", "text", "empty", "binary"],
+)
+def test_a_file_that_is_no_checkpoint_gets_one_line_saying_what_it_holds_and_no_warning(tmp_path, content, reason):
+    path = tmp_path / "model.pt"
+    content(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(CheckpointError) as error:
+            load_checkpoint(path)
+    assert str(error.value) == f"{path} is not a checkpoint written by mnist_tutorial ({reason})"
 
 
 def test_a_pickle_that_safe_loading_refuses_gets_no_advice_to_load_it_unsafely(tmp_path):

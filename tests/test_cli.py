@@ -5,12 +5,16 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
+import torch
 
 from mnist_tutorial import __version__, cli, runs
+from mnist_tutorial.checkpoint import save_checkpoint
 from mnist_tutorial.data import raw_folder
+from mnist_tutorial.models import LinearClassifier
 from mnist_tutorial.recipes import MODELS
 
 
@@ -55,19 +59,71 @@ def test_models_lists_every_model_of_the_table_with_its_recipe(capsys):
         (["train", "--epochs", "0"], "--epochs: must be at least 1, got 0"),
         (["train", "--batch-size", "-4"], "--batch-size: must be at least 1, got -4"),
         (["train", "--epochs", "ten"], "--epochs: 'ten' is not a whole number"),
-        (["train", "--lr", "0"], "--lr: must be positive"),
+        (["train", "--lr", "0"], "--lr: must be positive and finite, got 0"),
+        (["train", "--lr", "inf"], "--lr: must be positive and finite, got inf"),
+        (["train", "--lr", "nan"], "--lr: must be positive and finite, got nan"),
+        (["train", "--lr", "-0.5"], "--lr: must be positive and finite, got -0.5"),
         (["evaluate"], "the following arguments are required: --checkpoint"),
     ],
 )
-def test_bad_options_exit_with_usage_and_a_specific_message(capsys, args, message):
+def test_bad_options_exit_with_usage_and_a_specific_message(capsys, args, message, monkeypatch):
+    monkeypatch.setattr(runs, "train", lambda *a, **k: pytest.fail("trained despite a bad option"))
     status, _, err = run(capsys, *args)
     assert status == 2
-    assert message in err
+    assert message in err.splitlines()[-1]
 
 
 def test_a_missing_checkpoint_is_a_clear_error(capsys, tmp_path):
     status, _, err = run(capsys, "evaluate", "--checkpoint", str(tmp_path / "nope.pt"), "--device", "cpu")
     assert (status, err.strip()) == (1, f"error: no checkpoint at {tmp_path / 'nope.pt'}")
+
+
+def not_checkpoints(folder: Path) -> dict[str, tuple[Path, str]]:
+    """Files that are no checkpoints of the package, each with what the error must say it holds."""
+    tensor, text = folder / "tensor.pt", folder / "notes.pt"
+    torch.save(torch.zeros(3), tensor)
+    text.write_text("epochs: 3\n")
+    relabelled = folder / "relabelled.pt"
+    torch.save({"format": 1, "architecture": "conv", "state_dict": LinearClassifier().state_dict()}, relabelled)
+    return {
+        "tensor": (tensor, f"{tensor} is not a checkpoint written by mnist_tutorial (it holds a Tensor)"),
+        "text": (text, f"{text} is not a checkpoint written by mnist_tutorial (it holds text)"),
+        "relabelled": (
+            relabelled,
+            f"the weights in {relabelled} do not fit the architecture it records, 'conv' (ConvClassifier): "
+            "8 weights missing, 6 weights unexpected",
+        ),
+    }
+
+
+@pytest.mark.parametrize("kind", ["tensor", "text", "relabelled"])
+def test_evaluating_a_file_that_is_no_checkpoint_of_ours_is_one_clear_line(capsys, tmp_path, kind):
+    path, message = not_checkpoints(tmp_path)[kind]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        status, out, err = run(capsys, "evaluate", "--checkpoint", str(path), "--device", "cpu")
+    assert (status, out, err) == (1, "", f"error: {message}\n")
+
+
+def test_evaluating_a_checkpoint_that_records_no_epochs_does_not_say_none(capsys, mnist_root, tmp_path):
+    path = save_checkpoint(LinearClassifier(), tmp_path / "bare.pt")
+    status, out, err = run(capsys, "evaluate", "--checkpoint", str(path), "--device", "cpu", "--data", str(mnist_root))
+    assert status == 0, err
+    assert out.splitlines()[0] == f"{path}: LinearClassifier"
+
+
+@pytest.mark.parametrize("absent", [["train-labels-idx1-ubyte"], ["train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]])
+def test_the_data_command_names_each_missing_file(capsys, mnist_copy: Path, absent, monkeypatch):
+    from torchvision.datasets import MNIST
+
+    monkeypatch.setattr(MNIST, "mirrors", ["http://127.0.0.1:9/"])  # offline, wherever the tests run
+    for name in absent:
+        (raw_folder(mnist_copy) / name).unlink()
+    status, out, err = run(capsys, "data", "--data", str(mnist_copy))
+    first_line = f"error: MNIST is not available: missing {', '.join(absent)}; the download failed"
+    assert (status, out) == (1, f"Downloading MNIST into {raw_folder(mnist_copy)}\n")
+    assert err.splitlines()[0].startswith(first_line)
+    assert "Traceback" not in err and f"in {raw_folder(mnist_copy)}." in err
 
 
 def test_an_unknown_device_is_a_clear_error(capsys):
