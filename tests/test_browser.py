@@ -453,14 +453,7 @@ def test_notebook_download(book: Book, page: str) -> None:
     assert all(_status(url) == 200 for url in notebooks), f"{page}: notebook links {notebooks} do not all answer 200"
 
 
-# 8. screenshots, and accessibility
-
-
-@pytest.mark.parametrize("page", PAGES)
-def test_screenshot_saved(book: Book, page: str) -> None:
-    book.snapshot(page)
-    for path in (SCREENSHOTS / f"{page}.png", SCREENSHOTS / f"{NARROW}px" / f"{page}.png"):
-        assert path.is_file() and path.stat().st_size > 1000, f"no screenshot at {path}"
+# 8. accessibility
 
 
 @pytest.mark.parametrize("page", PAGES)

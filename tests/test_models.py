@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -9,6 +11,7 @@ from torch import nn
 
 from mnist_tutorial.models import ConvClassifier, LinearClassifier, MLPClassifier, StrongClassifier, count_parameters
 from mnist_tutorial.recipes import MODELS, Recipe, architecture_name, build_model, default_recipe
+from mnist_tutorial.runs import prepare_training
 
 SIZES = {"linear": 89_610, "mlp": 89_610, "conv": 225_034, "strong": 229_234}
 
@@ -71,25 +74,72 @@ def test_the_linear_classifier_is_one_linear_map_and_the_mlp_is_not():
         assert torch.allclose(model.logits(images), collapsed, atol=1e-5) is collapses
 
 
-def test_the_convolutional_model_trains_with_dropout_and_evaluates_without():
-    torch.manual_seed(0)
-    model, images = ConvClassifier(), torch.randn(4, 1, 28, 28)
-    assert sum(isinstance(m, nn.Dropout) for m in model.modules()) == 2
-    model.eval()
-    assert torch.equal(model(images), model(images))
-    model.train()
-    assert not torch.equal(model(images), model(images))
-    torch.manual_seed(3)
-    first = model(images)
-    torch.manual_seed(3)
-    assert torch.equal(model(images), first)  # re-seeding repeats the dropout masks
+CLASSES: dict[type[nn.Module], int] = {
+    LinearClassifier: 784 * 100 + 100 + 100 * 100 + 100 + 100 * 10 + 10,
+    MLPClassifier: 784 * 100 + 100 + 100 * 100 + 100 + 100 * 10 + 10,
+    ConvClassifier: (9 * 32 + 32) + (9 * 32 * 64 + 64) + (1600 * 128 + 128) + (128 * 10 + 10),
+    # Convolutions and the first linear layer without bias; each batch norm has a weight and a bias per channel.
+    StrongClassifier: 25 * 24 + 2 * 24 + 25 * 24 * 48 + 2 * 48 + 768 * 256 + 2 * 256 + 256 * 10 + 10,
+}
 
 
-def test_channels_last_changes_the_layout_not_the_function():
+@pytest.mark.parametrize("architecture", list(CLASSES), ids=lambda c: c.__name__)
+def test_each_class_has_the_parameter_count_its_docstring_derives(architecture):
+    assert count_parameters(architecture()) == CLASSES[architecture]
+    assert f"{CLASSES[architecture]:,}" in architecture.__doc__
+
+
+def test_count_parameters_counts_only_trainable_parameters():
+    model = LinearClassifier()
+    model.layer_1.requires_grad_(False)
+    assert count_parameters(model) == 89_610 - (784 * 100 + 100)
+    assert count_parameters(nn.Linear(3, 2)) == 8
+    assert count_parameters(nn.ReLU()) == 0
+
+
+@pytest.mark.parametrize("architecture", list(CLASSES), ids=lambda c: c.__name__)
+@pytest.mark.parametrize("count", [1, 3])
+def test_each_class_maps_a_batch_to_log_probabilities_of_its_logits_and_leaves_the_images_alone(architecture, count):
     torch.manual_seed(0)
-    for name in ("conv", "strong"):
-        plain = build_model(name).eval()
-        fast = build_model(name).eval().to(memory_format=torch.channels_last)
-        fast.load_state_dict(plain.state_dict())
-        images = torch.randn(8, 1, 28, 28)
-        assert torch.allclose(plain(images), fast(images), atol=1e-5)
+    model = architecture().eval()
+    images = torch.randn(count, 1, 28, 28)
+    untouched = images.clone()
+    with torch.no_grad():
+        logits, log_probs = model.logits(images), model(images)
+    assert logits.shape == log_probs.shape == (count, 10)
+    assert log_probs.dtype == torch.float32
+    assert torch.allclose(log_probs.exp().sum(dim=1), torch.ones(count), atol=1e-5)
+    assert torch.allclose(log_probs, F.log_softmax(logits, dim=1), atol=1e-6)
+    assert not torch.allclose(logits, log_probs, atol=1e-3)  # logits are the scores before normalisation
+    assert torch.equal(images, untouched)
+
+
+def test_the_convolutional_blocks_shrink_the_images_as_the_docstrings_say():
+    images = torch.randn(2, 1, 28, 28)
+    conv, strong = ConvClassifier(), StrongClassifier()
+    assert conv.block_1(images).shape == (2, 32, 13, 13)
+    assert conv.block_2(conv.block_1(images)).shape == (2, 64, 5, 5)
+    assert strong.block_1(images).shape == (2, 24, 12, 12)
+    assert strong.block_2(strong.block_1(images)).shape == (2, 48, 4, 4)
+    assert [m.p for m in conv.modules() if isinstance(m, nn.Dropout)] == [0.25, 0.5]
+    assert [m.p for m in strong.modules() if isinstance(m, nn.Dropout)] == [0.3]
+
+
+def test_the_layers_batch_normalisation_follows_have_no_bias():
+    strong = StrongClassifier()
+    assert strong.block_1[0].bias is None and strong.block_2[0].bias is None and strong.head[1].bias is None
+    assert strong.head[-1].bias is not None  # the output layer is not normalised
+
+
+@pytest.mark.parametrize("name", ["conv", "strong"])
+def test_prepare_training_lays_conv_models_out_channels_last_on_the_cpu_without_changing_their_outputs(name):
+    model = prepare_training(default_recipe(name), torch.device("cpu"), steps_per_epoch=10).model
+    weights = [p for p in model.parameters() if p.dim() == 4]
+    assert weights and all(w.is_contiguous(memory_format=torch.channels_last) for w in weights)
+    assert not all(w.is_contiguous() for w in weights)  # the layout did change (a 1-channel kernel is both)
+    plain = copy.deepcopy(model).to(memory_format=torch.contiguous_format)
+    assert all(p.is_contiguous() for p in plain.parameters())
+    images = torch.randn(8, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        fast, expected = model.eval()(images), plain.eval()(images)
+    assert torch.allclose(fast, expected, atol=1e-5)
