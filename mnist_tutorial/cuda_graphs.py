@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .training import Scheduler, training_step
+from .training import training_step
 
 
 def graphs_apply(optimizer: torch.optim.Optimizer, device: torch.device, *, scheduler: object, augment: object) -> bool:
@@ -31,30 +31,25 @@ class GraphedStep:
 
     The graph is captured at the first batch and reused for every later batch and epoch of
     the same model and optimizer; a batch of another shape (the last, short one) takes an
-    ordinary :func:`~.training.training_step`. Pass it as ``step`` to ``train_epoch`` or ``fit``.
+    ordinary :func:`~.training.training_step`. Pass it as ``step`` to ``train_epoch`` or ``fit``;
+    the graph holds ``label_smoothing`` and the learning rate fixed, so no scheduler may change it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, label_smoothing: float = 0.0) -> None:
+        self.label_smoothing = label_smoothing
         self._graph: torch.cuda.CUDAGraph | None = None
         self._images = self._labels = self._loss = torch.empty(0)
 
     def __call__(
-        self,
-        model: nn.Module,
-        images: torch.Tensor,
-        labels: torch.Tensor,
-        optimizer: torch.optim.Optimizer,
-        *,
-        scheduler: Scheduler = None,
-        label_smoothing: float = 0.0,
+        self, model: nn.Module, images: torch.Tensor, labels: torch.Tensor, optimizer: torch.optim.Optimizer
     ) -> torch.Tensor:
-        """Train on one batch; return its mean loss (the signature of ``training_step``)."""
-        if not graphs_apply(optimizer, images.device, scheduler=scheduler, augment=None):
-            raise ValueError("CUDA graphs need a CUDA device, SGD without dampening and no scheduler")
+        """Train on one batch; return its mean loss (a :data:`~.training.Step`)."""
+        if not graphs_apply(optimizer, images.device, scheduler=None, augment=None):
+            raise ValueError("CUDA graphs need a CUDA device and SGD without dampening")
         if self._graph is None:
-            self._capture(model, images, labels, optimizer, label_smoothing)
+            self._capture(model, images, labels, optimizer)
         if images.shape != self._images.shape:
-            return training_step(model, images, labels, optimizer, label_smoothing=label_smoothing)
+            return training_step(model, images, labels, optimizer, label_smoothing=self.label_smoothing)
         self._images.copy_(images)
         self._labels.copy_(labels)
         self._graph.replay()
@@ -66,7 +61,6 @@ class GraphedStep:
         images: torch.Tensor,
         labels: torch.Tensor,
         optimizer: torch.optim.Optimizer,
-        smoothing: float,
     ) -> None:
         """Record one training step on copies of the first batch, leaving model and optimizer as they were."""
         self._images, self._labels = images.clone(), labels.clone()
@@ -75,7 +69,7 @@ class GraphedStep:
         random_state = torch.cuda.get_rng_state(images.device)
 
         def step() -> torch.Tensor:
-            return training_step(model, self._images, self._labels, optimizer, label_smoothing=smoothing)
+            return training_step(model, self._images, self._labels, optimizer, label_smoothing=self.label_smoothing)
 
         # Capture needs warmed-up libraries and the optimizer's state tensors to exist already.
         side = torch.cuda.Stream(images.device)

@@ -62,15 +62,16 @@ class TrainingRun:
 def hold_out(split: Split, count: int) -> tuple[Split, Split]:
     """Split ``split`` into the images to train on and ``count`` images held out for validation.
 
-    Which images are held out depends on ``count`` alone (one seeded permutation, drawn on the
-    CPU), so it is the same for every recipe, seed and device; a larger ``count`` holds out more
-    of the same order. Both parts keep the images' original order.
+    The split is PyTorch's ``random_split`` of the indices with a generator seeded by
+    :data:`HOLD_OUT_SEED`, so it depends on ``count`` alone: the same for every recipe, seed and
+    device. Both parts keep the images' original order.
     """
     if not 0 < count < len(split):
         raise ValueError(f"cannot hold out {count} of {len(split)} images: choose between 1 and {len(split) - 1}")
-    order = torch.randperm(len(split), generator=torch.Generator().manual_seed(HOLD_OUT_SEED))
-    kept, held = order[count:].sort().values, order[:count].sort().values
-    return split[kept.to(split.device)], split[held.to(split.device)]
+    generator = torch.Generator().manual_seed(HOLD_OUT_SEED)
+    kept, held = torch.utils.data.random_split(range(len(split)), [len(split) - count, count], generator=generator)
+    kept_index, held_index = (torch.tensor(sorted(part.indices), device=split.device) for part in (kept, held))
+    return split[kept_index], split[held_index]
 
 
 def recipe_splits(
@@ -111,7 +112,9 @@ def prepare_training(
     if recipe.augment:
         augment = functools.partial(random_affine, generator=torch.Generator().manual_seed(recipe.seed))
     graphed = cuda_graphs and graphs_apply(optimizer, device, scheduler=scheduler, augment=augment)
-    return Training(model, optimizer, scheduler, augment, GraphedStep() if graphed else training_step)
+    smoothing = recipe.label_smoothing
+    step = GraphedStep(smoothing) if graphed else functools.partial(training_step, label_smoothing=smoothing)
+    return Training(model, optimizer, scheduler, augment, step)
 
 
 def train(
@@ -134,18 +137,19 @@ def train(
     setup = prepare_training(recipe, target, len(train_batches), cuda_graphs=cuda_graphs)
     history = fit(
         setup.model, train_batches, TensorBatches(val_split, EVAL_BATCH_SIZE), setup.optimizer, recipe.epochs,
-        scheduler=setup.scheduler, augment=setup.augment, label_smoothing=recipe.label_smoothing,
-        step=setup.step, progress=progress,
+        scheduler=setup.scheduler, augment=setup.augment, step=setup.step, progress=progress,
     )  # fmt: skip
+    # The layout chosen for speed is not part of the model: return it as a reloaded one would be.
+    model = setup.model.to(memory_format=torch.contiguous_format)
     save_checkpoint(
-        setup.model,
+        model,
         _cached_checkpoint(recipe, target),
         recipe=dataclasses.asdict(recipe),
         epochs=recipe.epochs,
         val_accuracy=float(history["val_accuracy"].iloc[-1]),
         history={column: history[column].tolist() for column in history.columns},
     )
-    return TrainingRun(setup.model, history)
+    return TrainingRun(model, history)
 
 
 def trained_model(

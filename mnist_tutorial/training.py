@@ -28,7 +28,6 @@ def training_step(
     labels: torch.Tensor,
     optimizer: torch.optim.Optimizer,
     *,
-    scheduler: Scheduler = None,
     label_smoothing: float = 0.0,
 ) -> torch.Tensor:
     """Take one step of gradient descent on one batch; return the batch's mean loss.
@@ -36,7 +35,7 @@ def training_step(
     The loss is the training chapter's ``F.nll_loss`` of the model's log-probabilities. With
     ``label_smoothing`` it is PyTorch's ``F.cross_entropy(..., label_smoothing=...)`` instead, whose
     first step, ``log_softmax``, leaves log-probabilities as they are (up to rounding: they already
-    normalise). ``scheduler``, if given, steps after the update.
+    normalise).
     """
     log_probabilities = model(images)
     if label_smoothing:
@@ -46,13 +45,12 @@ def training_step(
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
-    if scheduler is not None:
-        scheduler.step()
     return loss
 
 
-#: A function with the arguments of :func:`training_step` that trains on one batch.
-Step = Callable[..., torch.Tensor]
+#: What trains on one batch: ``step(model, images, labels, optimizer)`` returns the batch's mean loss.
+#: :func:`training_step` (with ``functools.partial`` for label smoothing), or a CUDA graph of it.
+Step = Callable[[nn.Module, torch.Tensor, torch.Tensor, torch.optim.Optimizer], torch.Tensor]
 
 
 def train_epoch(
@@ -62,16 +60,15 @@ def train_epoch(
     *,
     scheduler: Scheduler = None,
     augment: Augment | None = None,
-    label_smoothing: float = 0.0,
     step: Step = training_step,
     progress: bool | None = None,
     description: str = "train",
 ) -> float:
     """Run one pass of gradient descent over ``batches``; return the mean loss per image.
 
-    Each batch is trained by ``step`` (:func:`training_step`, or a CUDA graph of it, see
-    :mod:`~.cuda_graphs`); ``augment`` transforms each batch of images before the model sees it.
-    A batch's loss counts once per image, so a short last batch weighs as much as its images.
+    Each batch is trained by ``step`` (see :data:`Step`); ``scheduler``, if given, steps after
+    every batch; ``augment`` transforms each batch of images before the model sees it. A batch's
+    loss counts once per image, so a short last batch weighs as much as its images.
     """
     device = next(model.parameters()).device
     model.train()
@@ -81,7 +78,9 @@ def train_epoch(
         images, labels = images.to(device), labels.to(device)
         if augment is not None:
             images = augment(images)
-        loss = step(model, images, labels, optimizer, scheduler=scheduler, label_smoothing=label_smoothing)
+        loss = step(model, images, labels, optimizer)
+        if scheduler is not None:
+            scheduler.step()
         total += loss.detach() * len(labels)
         count += len(labels)
     return total.item() / count
@@ -96,7 +95,6 @@ def fit(
     *,
     scheduler: Scheduler = None,
     augment: Augment | None = None,
-    label_smoothing: float = 0.0,
     step: Step = training_step,
     progress: bool | None = None,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
@@ -113,8 +111,8 @@ def fit(
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         train_loss = train_epoch(
-            model, train_batches, optimizer, scheduler=scheduler, augment=augment,
-            label_smoothing=label_smoothing, step=step, progress=progress, description=f"epoch {epoch}",
+            model, train_batches, optimizer, scheduler=scheduler, augment=augment, step=step,
+            progress=progress, description=f"epoch {epoch}",
         )  # fmt: skip
         result = evaluate(model, val_batches)
         row = {

@@ -58,7 +58,7 @@ def test_the_capture_leaves_weights_and_momentum_as_they_were(blobs):
     before = {k: v.clone() for k, v in model.state_dict().items()}
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     split = on_gpu(blobs, 32)  # one batch: the capture and a single replay
-    GraphedStep()._capture(model, split.images, split.labels, optimizer, 0.0)
+    GraphedStep()._capture(model, split.images, split.labels, optimizer)
     for key, value in model.state_dict().items():
         assert torch.equal(value, before[key]), key
     assert all(torch.count_nonzero(s["momentum_buffer"]) == 0 for s in optimizer.state.values())
@@ -78,9 +78,10 @@ def test_a_graphed_convolutional_model_learns(blobs):
 def test_recipes_use_graphs_on_cuda_only_for_sgd_at_a_constant_rate():
     cuda = torch.device("cuda")
     assert isinstance(prepare_training(Recipe("conv"), cuda, 10).step, GraphedStep)
-    assert prepare_training(Recipe("conv"), cuda, 10, cuda_graphs=False).step is training_step
-    assert prepare_training(Recipe("conv", optimizer="adam"), cuda, 10).step is training_step
-    assert prepare_training(Recipe("strong", schedule="one_cycle"), cuda, 10).step is training_step
+    assert prepare_training(Recipe("conv"), cuda, 10, cuda_graphs=False).step.func is training_step
+    assert prepare_training(Recipe("conv", optimizer="adam"), cuda, 10).step.func is training_step
+    assert prepare_training(Recipe("strong", schedule="one_cycle"), cuda, 10).step.func is training_step
+    assert prepare_training(Recipe("conv", label_smoothing=0.1), cuda, 10).step.label_smoothing == 0.1
     model = build_model("linear").cuda()
     images, labels = torch.zeros(4, 1, 28, 28, device=cuda), torch.zeros(4, dtype=torch.long, device=cuda)
     with pytest.raises(ValueError, match="CUDA graphs need"):

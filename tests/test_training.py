@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import pandas as pd
 import pytest
@@ -118,7 +119,8 @@ def test_label_smoothing_reaches_the_loss(blobs):
         torch.manual_seed(0)
         model = build_model("linear")
         optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
-        losses.append(train_epoch(model, batches_of(blobs), optimizer, label_smoothing=smoothing, progress=False))
+        step = functools.partial(training_step, label_smoothing=smoothing)
+        losses.append(train_epoch(model, batches_of(blobs), optimizer, step=step, progress=False))
     assert losses[1] > losses[0]  # a softened target can never be met exactly
 
 
@@ -203,13 +205,15 @@ def test_recipes_reject_bad_values():
 def test_a_recipe_trains_conv_models_channels_last_on_the_cpu_and_without_cuda_graphs():
     conv = prepare_training(Recipe("conv"), torch.device("cpu"), steps_per_epoch=10)
     assert conv.model.block_2[0].weight.is_contiguous(memory_format=torch.channels_last)
-    assert conv.step is training_step and conv.scheduler is None and conv.augment is None
+    assert conv.step.func is training_step and conv.step.keywords == {"label_smoothing": 0.0}
+    assert conv.scheduler is None and conv.augment is None
     linear = prepare_training(Recipe("linear"), torch.device("cpu"), 10)
     assert linear.model.layer_1.weight.is_contiguous()
     strong = prepare_training(
-        Recipe("strong", schedule="one_cycle", augment=True, momentum=0.9), torch.device("cpu"), 10
+        Recipe("strong", schedule="one_cycle", augment=True, momentum=0.9, label_smoothing=0.1), torch.device("cpu"), 10
     )
     assert strong.scheduler is not None and strong.augment is not None
+    assert strong.step.keywords == {"label_smoothing": 0.1}
 
 
 def test_cuda_graphs_are_used_only_where_the_step_is_fixed():
@@ -292,7 +296,9 @@ def test_the_held_out_images_are_fixed_disjoint_and_nested():
     assert torch.equal(runs.hold_out(split, 10)[1].labels, held.labels)  # the same every time
     torch.manual_seed(99)  # ... whatever the global seed
     assert torch.equal(runs.hold_out(split, 10)[1].labels, held.labels)
-    assert set(held.labels.tolist()) < set(runs.hold_out(split, 20)[1].labels.tolist())  # more of the same order
+    generator = torch.Generator().manual_seed(runs.HOLD_OUT_SEED)  # PyTorch's random_split, seeded
+    _, pytorchs = torch.utils.data.random_split(range(100), [90, 10], generator=generator)
+    assert held.labels.tolist() == sorted(pytorchs.indices)
     assert torch.equal(held.images.flatten(), held.labels.float())  # images travel with their labels
     for count in (0, 100):
         with pytest.raises(ValueError, match=f"cannot hold out {count} of 100 images"):
@@ -370,3 +376,15 @@ def test_fit_trains_each_batch_with_the_step_it_is_given(blobs):
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
     fit(model, batches_of(blobs), batches_of(blobs, 256, False), optimizer, 2, step=counting_step, progress=False)
     assert len(calls) == 2 * 16
+
+
+def test_a_freshly_trained_model_predicts_exactly_as_its_reloaded_copy(mnist_root):
+    recipe = Recipe("conv", epochs=1, batch_size=100, lr=0.05, train_size=1000, val_size=1000)
+    fresh = train(recipe, "cpu", mnist_root, progress=False)
+    assert all(p.is_contiguous() for p in fresh.model.parameters())  # channels_last was for training only
+    reloaded = trained_model(recipe, "cpu", mnist_root)
+    assert reloaded.cached
+    batches = TensorBatches(load_split(False, "cpu", mnist_root)[:500], 250)
+    assert torch.equal(
+        evaluate(fresh.model, batches).log_probabilities, evaluate(reloaded.model, batches).log_probabilities
+    )
