@@ -110,7 +110,7 @@ bench: $(STAMP)  ## training speed: the original notebook's pipeline against the
 bench-build: $(STAMP)  ## times of a cold `make book`, `make test` right after it, and unchanged rebuilds, against the targets
 	$(BIN)/python benchmarks/build_time.py
 
-gpu-check: $(STAMP)  ## on a machine with one NVIDIA GPU: cold book, nbval on CUDA and on the CPU, bench; times to JSON
+gpu-check: $(STAMP)  ## on a machine with one NVIDIA GPU, within 7 minutes: nbval, CUDA tests, bench, cold book, DDP script; times to JSON
 	$(BIN)/python benchmarks/gpu_check.py $(GPU_CHECK_ARGS)
 
 clean: book-clean  ## remove the build, caches and the virtual environment
