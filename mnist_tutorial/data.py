@@ -39,8 +39,8 @@ MNIST_MEAN = 0.1307
 #: Standard deviation of all training pixels, scaled to [0, 1], computed and checked likewise.
 MNIST_STD = 0.3081
 
-#: Longest wait, in seconds, for a mirror to accept a connection or to send more bytes.
-STALL_SECONDS = 10.0
+#: Longest time, in seconds, a download of the four files may take before it is stopped.
+DOWNLOAD_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -95,13 +95,12 @@ def _missing_message(raw: Path, reason: str) -> str:
     )
 
 
-# Run in a Python of its own, so that the socket timeout it sets (torchvision's downloads have
-# none, and a silent network would hang them) applies to nothing else.
+# Run in a Python of its own, which can be stopped: torchvision's downloads have no timeout, and a
+# mirror that accepts a connection and never answers would hang them.
 _DOWNLOAD = """
-import json, socket, sys
+import json, sys
 from torchvision.datasets import MNIST
-root, stall, source = sys.argv[1], float(sys.argv[2]), json.loads(sys.argv[3])
-socket.setdefaulttimeout(stall)
+root, source = sys.argv[1], json.loads(sys.argv[2])
 MNIST.mirrors, MNIST.resources = source["mirrors"], [tuple(resource) for resource in source["resources"]]
 try:
     MNIST(root, train=True, download=True)
@@ -116,12 +115,17 @@ def _download(raw: Path, missing: Sequence[str]) -> None:
 
     source = json.dumps({"mirrors": MNIST.mirrors, "resources": MNIST.resources})  # as this process has them
     print(f"Downloading MNIST into {raw}", flush=True)
-    command = [sys.executable, "-c", _DOWNLOAD, str(raw.parent.parent), str(STALL_SECONDS), source]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        lines = result.stderr.strip().splitlines() or [f"exit status {result.returncode}"]
-        reason = f"missing {', '.join(missing)}; the download failed ({lines[-1]})"
-        raise MNISTDataError(_missing_message(raw, reason))
+    command = [sys.executable, "-c", _DOWNLOAD, str(raw.parent.parent), source]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=DOWNLOAD_SECONDS)
+    except subprocess.TimeoutExpired:
+        failure = f"timed out after {DOWNLOAD_SECONDS:g} s"
+    else:
+        failure = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
+        if result.returncode == 0:
+            return
+    reason = f"missing {', '.join(missing)}; the download failed ({failure})"
+    raise MNISTDataError(_missing_message(raw, reason))
 
 
 def verify_files(raw: Path) -> None:
