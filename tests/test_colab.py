@@ -1,20 +1,22 @@
-"""Colab: the chapters as notebooks with a setup cell, published by the workflow, and a Colab button that opens them.
+"""Colab: the chapters as notebooks made for readers, published by the workflow, and the buttons that open them.
 
-The notebooks are built into a scratch folder by book/_ext/colab.py, as the publishing workflow does. The
-last test needs the built book (`make book`): each chapter page's Colab link must name a generated notebook.
+The notebooks are built into a scratch folder by book/_ext/colab.py, as the publishing workflow does (with the
+reference notebooks' values here, the build's there); tests/test_reader_notebooks.py checks what is in them.
+The last tests need the built book (`make book`): each chapter page's Colab link must name a generated
+notebook, and its ".ipynb" download must be the notebook for readers.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib.util
+import re
 import shlex
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
-import jupytext
 import nbformat
 import pytest
 import yaml
@@ -29,9 +31,13 @@ REF = "0123456789abcdef0123456789abcdef01234567"
 CONFIG = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
 REPOSITORY = CONFIG["repository"]["url"]
 NOTEBOOK_PAGES = [page for page in toc_files() if source_of(page).notebook]
+ON_MAIN = "github.event_name == 'push' && github.ref == 'refs/heads/main'"
 
 
 def load_colab() -> ModuleType:
+    """book/_ext/colab.py as Sphinx loads it, with book/_ext (reader_notebooks.py) on the path."""
+    if str(REPO / "book" / "_ext") not in sys.path:
+        sys.path.insert(0, str(REPO / "book" / "_ext"))
     spec = importlib.util.spec_from_file_location("colab", REPO / "book" / "_ext" / "colab.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -45,9 +51,8 @@ colab = load_colab()
 def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """What the workflow pushes to the branch: the script's output for commit REF."""
     out = tmp_path_factory.mktemp("colab")
-    result = subprocess.run(
-        [sys.executable, "book/_ext/colab.py", str(out), "--ref", REF], cwd=REPO, capture_output=True, text=True
-    )
+    command = [sys.executable, "book/_ext/colab.py", str(out), "--ref", REF, "--values", "references"]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return out
 
@@ -59,23 +64,19 @@ def test_every_chapter_page_gets_a_notebook_and_nothing_else(published: Path):
 
 
 @pytest.mark.parametrize("page", NOTEBOOK_PAGES)
-def test_the_notebook_is_the_chapter_after_a_setup_cell(published: Path, page: str):
+def test_the_notebook_is_the_chapters_notebook_for_readers(published: Path, page: str):
     notebook = nbformat.read(published / colab.notebook_path(page), as_version=4)
     nbformat.validate(notebook)
-    chapter = jupytext.read(REPO / f"{page}.md")
-    setup, *rest = notebook.cells
-    assert [(c.cell_type, c.source, c.metadata.get("tags")) for c in rest] == [
-        (c.cell_type, c.source, c.metadata.get("tags")) for c in chapter.cells
-    ], "the chapter's cells must follow unchanged"
+    expected = colab.colab_notebook(page, REF, REPO, values="references")
+    assert [(c.cell_type, c.source) for c in notebook.cells] == [(c.cell_type, c.source) for c in expected.cells]
     assert notebook.metadata["kernelspec"]["name"] == "python3" and "jupytext" not in notebook.metadata
     assert len({cell.id for cell in notebook.cells}) == len(notebook.cells)
 
+    setup = notebook.cells[0]
     assert setup.cell_type == "code"
     python = TransformerManager().transform_cell(setup.source)
     ast.parse(python)  # the magics are well formed
-    uses_glue = any("myst_nb" in cell.source for cell in chapter.cells if cell.cell_type == "code")
-    install = f'%pip install --quiet "mnist_tutorial @ git+{REPOSITORY}@{REF}"' + (" myst-nb" if uses_glue else "")
-    assert install in setup.source.splitlines()
+    assert f'%pip install --quiet "mnist_tutorial @ git+{REPOSITORY}@{REF}"' in setup.source.splitlines()
     assert "get_ipython().system('{sys.executable} -m mnist_tutorial data')" in python
     assert f"{CONFIG['html']['baseurl']}{page}.html" in setup.source
 
@@ -110,18 +111,26 @@ def test_the_colab_button_is_sent_to_the_chapters_notebook():
     assert binder["url"] == "https://mybinder.org/x"
 
 
-def test_the_workflow_publishes_the_notebooks_to_the_branch_the_buttons_open():
+def test_the_workflow_publishes_the_notebooks_of_the_checked_build_to_the_branch_the_buttons_open():
+    """The cpu job writes them from its build, once `make test` passed; the colab job pushes that folder."""
     workflow = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
-    job = workflow["jobs"]["colab"]
+    cpu, job = workflow["jobs"]["cpu"], workflow["jobs"]["colab"]
+    names = [step.get("run") or step.get("uses", "") for step in cpu["steps"]]
+    (convert_at,) = [index for index, name in enumerate(names) if "book/_ext/colab.py" in name]
+    assert names.index("make test") < convert_at
+    words = shlex.split(cpu["steps"][convert_at]["run"])
+    assert words[:2] == [".venv/bin/python", "book/_ext/colab.py"] and words[words.index("--ref") + 1] == "$GITHUB_SHA"
+    assert "--values" not in words, "the numbers of the book that is published, not the references'"
+    upload = cpu["steps"][convert_at + 1]
+    assert upload["uses"].startswith("actions/upload-artifact@") and upload["with"]["path"] == words[2]
+    assert " ".join(cpu["steps"][convert_at]["if"].split()) == ON_MAIN == " ".join(upload["if"].split())
+
     assert job["needs"] == "cpu" and job["permissions"] == {"contents": "write"}
-    runs = {step["name"]: step for step in job["steps"] if "run" in step}
-    (convert,) = [step["run"] for step in runs.values() if "book/_ext/colab.py" in step["run"]]
-    words = shlex.split(convert)
-    assert words[:2] == ["python", "book/_ext/colab.py"] and words[words.index("--ref") + 1] == "$GITHUB_SHA"
-    (push,) = [step for step in runs.values() if "git push" in step["run"]]
-    assert push["working-directory"] == words[2], "it must push the folder the script wrote"
+    (download,) = [step for step in job["steps"] if step.get("uses", "").startswith("actions/download-artifact@")]
+    assert download["with"]["name"] == upload["with"]["name"]
+    (push,) = [step for step in job["steps"] if "git push" in step.get("run", "")]
+    assert push["working-directory"] == download["with"]["path"], "it must push the folder the build wrote"
     assert push["run"].split()[-1] == colab.BRANCH and f"--initial-branch {colab.BRANCH}" in push["run"]
-    assert "--constraint requirements.txt" in " ".join(step["run"] for step in runs.values())
 
 
 @pytest.mark.book
@@ -134,3 +143,17 @@ def test_every_chapter_page_opens_its_generated_notebook_in_colab(published: Pat
     prefix = f"https://colab.research.google.com/github/{org_repo}/blob/{colab.BRANCH}/"
     assert link.startswith(prefix), link
     assert (published / link.removeprefix(prefix)).is_file(), f"{link} names no generated notebook"
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES)
+def test_every_chapter_page_downloads_its_notebook_for_readers(page: str):
+    if not (HTML / f"{page}.html").is_file():
+        unavailable(f"{HTML} has no {page}.html: run `make book` first")
+    downloads = [href for href in launch_links(page, "../") if href.endswith(".ipynb")]
+    assert downloads and all(href.endswith(f"_sources/{colab.notebook_path(page)}") for href in downloads), downloads
+    notebook = nbformat.read(HTML / "_sources" / colab.notebook_path(page), as_version=4)
+    (install,) = [line for line in notebook.cells[0].source.splitlines() if line.startswith("%pip install")]
+    ref = re.search(r"@([^@\"]+)\"$", install)[1]
+    expected = colab.colab_notebook(page, ref, REPO, values="build")
+    assert [cell.source for cell in notebook.cells] == [cell.source for cell in expected.cells]

@@ -1,17 +1,24 @@
-"""Colab notebooks of the chapters, and the Colab button that opens them.
+"""Colab notebooks of the chapters, the page's ".ipynb" download, and the Colab button that opens them.
 
-Colab opens notebooks from GitHub (``github.com/ORG/REPO/blob/BRANCH/PATH.ipynb``), not MyST Markdown.
-The publishing job of .github/workflows/ci.yml runs ``python book/_ext/colab.py OUT --ref SHA``:
-every chapter of ``_toc.yml`` that is a notebook becomes ``OUT/book/<chapter>.ipynb`` through Jupytext,
-with a first cell that installs the package from the repository at that commit and downloads and
-verifies MNIST; the workflow then pushes OUT to the branch :data:`BRANCH`. Loaded as a Sphinx extension
-(``local_extensions`` in ``_config.yml``), the module points sphinx-book-theme's Colab button, which would
-open the chapter's ``.md``, at that notebook.
+Both are the notebooks made for readers of book/_ext/reader_notebooks.py: no hidden checks, no myst-nb, the
+book's glued numbers written in, a first cell that installs the package at the notebook's commit and fetches
+MNIST. Loaded as a Sphinx extension (``local_extensions`` in ``_config.yml``), this module writes each chapter's
+over the executed notebook that sphinx-book-theme copies to ``_sources/<chapter>.ipynb`` for the download
+button, with the values of that build's run, and points the theme's Colab button, which would open the
+chapter's ``.md``, at the notebook on the branch :data:`BRANCH`.
+
+Colab opens notebooks from GitHub (``github.com/ORG/REPO/blob/BRANCH/PATH.ipynb``), not MyST Markdown. After
+the book is built and checked, .github/workflows/ci.yml runs ``python book/_ext/colab.py OUT --ref SHA``,
+which writes ``OUT/book/<chapter>.ipynb`` for every chapter of ``_toc.yml`` that is a notebook, with the
+values of the build in ``_build/jupyter_execute`` (``--values references`` takes those of the reference
+notebooks in tests/notebooks instead); the workflow then pushes OUT to the branch :data:`BRANCH`.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import jupytext
 import nbformat
 import yaml
+from reader_notebooks import Book, Glued, glue_of_build, glue_of_notebook, reader_notebook
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -33,11 +41,6 @@ replaces this branch on every publication): do not edit them here. Each opens in
 Colab button of its chapter page.
 """
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def book_config(root: Path = ROOT) -> dict[str, Any]:
-    """The book's ``_config.yml``."""
-    return yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
 
 
 def chapters(root: Path = ROOT) -> list[str]:
@@ -68,47 +71,71 @@ def colab_url(repository: str, docname: str) -> str:
     return f"{COLAB}/{org_repo}/blob/{BRANCH}/{notebook_path(docname)}"
 
 
-def setup_cell(repository: str, ref: str, page: str, myst_nb: bool) -> str:
-    """The first cell: install the package at `ref` (and myst-nb where the chapter glues), fetch MNIST."""
-    extra = " myst-nb" if myst_nb else ""
-    also = ", and myst-nb, whose `glue` the chapter calls;" if myst_nb else ";"
-    return "\n".join(
-        [
-            "# Run this cell first: it installs the book's helper package from GitHub, at the commit this",
-            f"# notebook was made from (Colab keeps its own PyTorch){also}",
-            "# then it downloads MNIST and verifies its checksums. The chapter as a web page:",
-            f"# {page}",
-            f'%pip install --quiet "mnist_tutorial @ git+{repository}@{ref}"{extra}',
-            "import sys",
-            "",
-            "!{sys.executable} -m mnist_tutorial data",
-        ]
-    )
+def executed_folder(root: Path = ROOT) -> Path:
+    """Where the book's build keeps its executed notebooks and glued values (myst-nb's ``jupyter_execute``)."""
+    return root / "_build" / "jupyter_execute"
 
 
-def colab_notebook(docname: str, ref: str, root: Path = ROOT) -> nbformat.NotebookNode:
-    """A chapter converted by Jupytext, its setup cell first, cells numbered, without Jupytext's metadata."""
-    config = book_config(root)
-    repository = str(config["repository"]["url"]).rstrip("/")
-    page = f"{str(config['html']['baseurl']).rstrip('/')}/{docname}.html"
-    notebook = jupytext.read(root / f"{docname}.md")
-    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
-    notebook.cells.insert(0, nbformat.v4.new_code_cell(setup_cell(repository, ref, page, "myst_nb" in code)))
-    for index, cell in enumerate(notebook.cells):
-        cell.id = f"cell-{index}"
-    notebook.metadata.pop("jupytext", None)
-    return notebook
+def glued_values(docname: str, values: str, root: Path = ROOT) -> Glued:
+    """The values `docname` glued: in the build's run (`values` "build") or in its reference notebook."""
+    if values == "references":
+        return glue_of_notebook(nbformat.read(root / "tests" / "notebooks" / f"{Path(docname).name}.ipynb", 4))
+    folder = executed_folder(root)
+    if not (folder / f"{docname}.ipynb").is_file():
+        raise FileNotFoundError(f"{folder} has no executed {docname}: build the book first, or use the references")
+    return glue_of_build(folder, docname)
 
 
-def write_notebooks(out: Path, ref: str, root: Path = ROOT) -> list[Path]:
-    """Write every chapter's Colab notebook under `out`, at :func:`notebook_path`; return the files."""
+def colab_notebook(docname: str, ref: str, root: Path = ROOT, values: str = "build") -> nbformat.NotebookNode:
+    """A chapter as a notebook for readers, installing the package at `ref`, with the glued `values`."""
+    return reader_notebook(Book.read(root, chapters(root)), docname, ref, glued_values(docname, values, root))
+
+
+def write_notebooks(out: Path, ref: str, root: Path = ROOT, values: str = "build") -> list[Path]:
+    """Write every chapter's notebook for readers under `out`, at :func:`notebook_path`; return the files."""
+    docnames = chapters(root)
+    book = Book.read(root, docnames)
     written = []
-    for docname in chapters(root):
+    for docname in docnames:
         path = out / notebook_path(docname)
         path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(colab_notebook(docname, ref, root), path)
+        nbformat.write(reader_notebook(book, docname, ref, glued_values(docname, values, root)), path)
         written.append(path)
     return written
+
+
+def current_commit(root: Path) -> str:
+    """The commit being built: ``$GITHUB_SHA`` in a workflow, else the checkout's HEAD, else ``main``."""
+    if os.environ.get("GITHUB_SHA"):
+        return os.environ["GITHUB_SHA"]
+    result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 else "main"
+
+
+def write_download_notebooks(app: Sphinx, exception: Exception | None) -> None:
+    """After an HTML build, make each chapter's ``_sources/<chapter>.ipynb`` the notebook for readers.
+
+    sphinx-book-theme's ".ipynb" download button links that file, where it copies the executed notebook
+    (hidden checks and all); the values written in are those of this build's run.
+    """
+    if exception is not None or app.builder.format != "html":
+        return
+    from sphinx.util import logging  # here: the command line and tests/test_cold.py run without Sphinx
+
+    logger = logging.getLogger(__name__)
+    root = Path(app.srcdir)
+    docnames = chapters(root)
+    book = Book.read(root, docnames)
+    folder, ref = Path(app.outdir).parent / "jupyter_execute", current_commit(root)
+    for docname in docnames:
+        try:
+            notebook = reader_notebook(book, docname, ref, glue_of_build(folder, docname))
+        except KeyError as missing:  # a build that did not execute the chapter: its glue roles warn already
+            logger.warning(f"{missing.args[0]}: its download stays the executed notebook", type="colab")
+            continue
+        path = Path(app.outdir) / "_sources" / notebook_path(docname)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, path)
 
 
 def point_colab_button(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
@@ -122,18 +149,25 @@ def point_colab_button(app: Sphinx, pagename: str, templatename: str, context: d
 
 
 def setup(app: Sphinx) -> dict[str, bool]:
-    """Register the button fix after sphinx-book-theme's launch buttons (priority 501)."""
+    """Register the button fix after sphinx-book-theme's launch buttons (priority 501), and the downloads."""
     app.connect("html-page-context", point_colab_button, priority=502)
+    app.connect("build-finished", write_download_notebooks)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python book/_ext/colab.py OUT [--ref REF]``: write the Colab notebooks into OUT."""
+    """``python book/_ext/colab.py OUT [--ref REF] [--values build|references]``: write the Colab notebooks."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="folder to write book/<chapter>.ipynb into")
     parser.add_argument("--ref", default="main", help="commit or branch the notebooks install the package from")
+    parser.add_argument(
+        "--values",
+        choices=("build", "references"),
+        default="build",
+        help="glued values of the built book (_build/jupyter_execute, the default) or of tests/notebooks",
+    )
     args = parser.parse_args(argv)
-    for path in write_notebooks(args.out, args.ref):
+    for path in write_notebooks(args.out, args.ref, values=args.values):
         print(path)
     (args.out / "README.md").write_text(BRANCH_README.format(ref=args.ref), encoding="utf-8")
     return 0
