@@ -100,6 +100,18 @@ test: $(STAMP) lint browser book  ## lint, the book, unit and browser tests, nbv
 	$(PARALLEL) $(BIN)/python -m pytest tests -n $(WORKERS)
 	$(PARALLEL) $(MAKE) nbval NBVAL_ARGS="-n $(WORKERS) --dist loadscope"
 
+# A reader who starts cold (tests/test_cold.py): a fresh virtual environment with the pins of
+# COLD_REQUIREMENTS (binder/requirements.txt: PyTorch's CPU build) and the package from its wheel; each
+# chapter copied alone into an empty folder and executed there, hidden checks included, with an empty
+# model cache, so that it trains every model it uses; then two notebooks made for readers. Long (see
+# benchmarks/README.md), not part of `make test`; reports and executed notebooks in _build/cold/.
+COLD_REQUIREMENTS ?= requirements.txt
+
+.PHONY: test-cold
+test-cold: $(STAMP)  ## every chapter alone in a fresh venv from the built wheel, from an empty cache (long)
+	MNIST_TUTORIAL_COLD=1 MNIST_TUTORIAL_COLD_REQUIREMENTS=$(COLD_REQUIREMENTS) $(SPIN) \
+		$(BIN)/python -m pytest --noconftest -p no:cacheprovider tests/test_cold.py -v --durations=0 $(COLD_ARGS)
+
 images: $(STAMP)  ## redraw the book's own images in img/
 	$(BIN)/python img/draw_images.py
 
