@@ -1,12 +1,14 @@
 """Exporting a trained classifier to ONNX, so that a web page can run it (the drawing pad).
 
 The exported graph takes a batch of prepared images ``(N, 1, 28, 28)`` (float32, normalised
-like the training images) and returns the ten class probabilities ``(N, 10)``.
+like the training images) and returns the ten class probabilities ``(N, 10)``. PyTorch's exporter
+needs onnx and onnxscript, which the package's ``export`` extra installs.
 """
 
 from __future__ import annotations
 
 import copy
+import importlib.util
 import os
 from pathlib import Path
 
@@ -15,6 +17,9 @@ from torch import nn
 
 #: The names of the exported graph's input and output.
 INPUT_NAME, OUTPUT_NAME = "images", "probabilities"
+
+#: The modules PyTorch's ONNX exporter imports, which ``pip install "mnist_tutorial[export]"`` brings.
+EXPORTER_MODULES = ("onnx", "onnxscript")
 
 
 def book_model(device: str | torch.device = "auto") -> nn.Module:
@@ -41,12 +46,22 @@ class _Probabilities(nn.Module):
         return self.classifier(images).exp()
 
 
+def _require_exporter() -> None:
+    """Fail with the command that installs them if the exporter's modules are missing."""
+    missing = [name for name in EXPORTER_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ImportError(
+            f'export_onnx needs {" and ".join(missing)}, not installed here: pip install "mnist_tutorial[export]"'
+        )
+
+
 def export_onnx(model: nn.Module, path: str | os.PathLike[str]) -> Path:
     """Write ``model`` (a classifier returning log-probabilities) to ``path`` as one ONNX file.
 
     The batch size is left free; the model itself is not changed (a CPU copy is exported, in
-    evaluation mode). Returns the path written.
+    evaluation mode). Returns the path written. Needs the ``export`` extra (onnx, onnxscript).
     """
+    _require_exporter()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wrapped = _Probabilities(copy.deepcopy(model).cpu().eval()).eval()

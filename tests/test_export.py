@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import onnxruntime
 import pytest
@@ -41,6 +43,18 @@ def test_export_leaves_the_model_as_it_was(tmp_path):
     export_onnx(model, tmp_path / "model.onnx")
     assert model.training
     assert all(torch.equal(before[key], value) for key, value in model.state_dict().items())
+
+
+@pytest.mark.parametrize("absent", [["onnxscript"], ["onnx", "onnxscript"]])
+def test_export_without_the_extra_names_what_is_missing_and_how_to_install_it(tmp_path, monkeypatch, absent):
+    for name in absent:
+        monkeypatch.setitem(sys.modules, name, None)  # what an environment without it imports
+    with pytest.raises(ImportError) as error:
+        export_onnx(build_model("linear"), tmp_path / "out" / "model.onnx")
+    assert str(error.value) == (
+        f'export_onnx needs {" and ".join(absent)}, not installed here: pip install "mnist_tutorial[export]"'
+    )
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.book
