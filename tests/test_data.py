@@ -155,6 +155,7 @@ def mirror(mnist_root: Path, tmp_path: Path, monkeypatch) -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
+    server.server_close()
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -186,6 +187,7 @@ def test_a_mirror_without_the_files_gives_a_clear_error(tmp_path, monkeypatch):
             ensure_mnist(tmp_path / "fresh")
     finally:
         server.shutdown()
+        server.server_close()
 
 
 def test_both_routes_give_equal_tensors_for_the_same_indices(mnist_root):
