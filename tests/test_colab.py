@@ -7,12 +7,11 @@ last test needs the built book (`make book`): each chapter page's Colab link mus
 from __future__ import annotations
 
 import ast
-import importlib.util
 import shlex
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 
 import jupytext
 import nbformat
@@ -20,7 +19,8 @@ import pytest
 import yaml
 from IPython.core.inputtransformer2 import TransformerManager
 
-from tests.browser_support import HTML, source_of, toc_files
+from tests.book_extensions import load_extension
+from tests.browser_support import HTML, NOTEBOOK_PAGES
 from tests.test_binder import launch_links, unavailable
 from tests.test_install import clone_of_the_working_tree
 
@@ -28,17 +28,9 @@ REPO = Path(__file__).resolve().parent.parent
 REF = "0123456789abcdef0123456789abcdef01234567"
 CONFIG = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
 REPOSITORY = CONFIG["repository"]["url"]
-NOTEBOOK_PAGES = [page for page in toc_files() if source_of(page).notebook]
 
 
-def load_colab() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("colab", REPO / "book" / "_ext" / "colab.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-colab = load_colab()
+colab = load_extension("colab")
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import jupytext
 import nbformat
 import yaml
+from toc import notebooks
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -38,23 +39,6 @@ ROOT = Path(__file__).resolve().parents[2]
 def book_config(root: Path = ROOT) -> dict[str, Any]:
     """The book's ``_config.yml``."""
     return yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
-
-
-def chapters(root: Path = ROOT) -> list[str]:
-    """The documents of ``_toc.yml`` that are notebooks (a kernel in their front matter), in reading order."""
-    found: list[str] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            found.extend(str(node[key]) for key in ("root", "file") if key in node)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8")))
-    return [name for name in found if "kernelspec" in jupytext.read(root / f"{name}.md").metadata]
 
 
 def notebook_path(docname: str) -> str:
@@ -103,7 +87,7 @@ def colab_notebook(docname: str, ref: str, root: Path = ROOT) -> nbformat.Notebo
 def write_notebooks(out: Path, ref: str, root: Path = ROOT) -> list[Path]:
     """Write every chapter's Colab notebook under `out`, at :func:`notebook_path`; return the files."""
     written = []
-    for docname in chapters(root):
+    for docname in notebooks(root / "_toc.yml"):
         path = out / notebook_path(docname)
         path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(colab_notebook(docname, ref, root), path)
