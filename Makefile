@@ -62,10 +62,14 @@ $(NODE_STAMP): package.json package-lock.json
 # and reports its warnings again instead of passing on an unchanged tree.
 DEPENDENCIES = $(shell cat mnist_tutorial/*.py img/*.png img/*.jpg requirements.txt | sha256sum | cut -c1-16)
 
+# The chapters are executed into the cache first (book/_ext/execute_chapters.py: side by side where
+# the machine has the cores, EXECUTE_ARGS="--workers N" to choose; a failed chapter stops it at once),
+# then Sphinx renders them from there.
 book: $(STAMP) $(NODE_STAMP)  ## build the HTML book into _build/html (executes chapters whose code changed)
 	@if [ "$$(cat $(BUILD)/.dependencies 2>/dev/null)" != "$(DEPENDENCIES)" ]; then \
 		echo "mnist_tutorial, img/ or requirements.txt changed: every chapter runs again"; \
 		rm -rf $(BUILD)/.jupyter_cache $(BUILD)/.doctrees; fi
+	$(SPIN) $(BIN)/python book/_ext/execute_chapters.py $(EXECUTE_ARGS)
 	$(SPIN) $(BIN)/jupyter-book build . -W --keep-going --builder html || { rm -rf $(BUILD)/.doctrees; exit 1; }
 	echo $(DEPENDENCIES) > $(BUILD)/.dependencies
 
