@@ -1,4 +1,4 @@
-"""Helpers of the browser tests: the table of contents, what each chapter source promises, a local server, Chromium."""
+"""Helpers of the browser tests: the book's pages, what each chapter source promises, a local server, Chromium."""
 
 from __future__ import annotations
 
@@ -22,6 +22,10 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.book_extensions import load_extension
+
+toc = load_extension("toc")
+
 REPO = Path(__file__).resolve().parent.parent
 HTML = REPO / "_build" / "html"
 SCREENSHOTS = REPO / "_build" / "screenshots"
@@ -29,6 +33,10 @@ AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 # Debian's packages by default; CI runners with Google Chrome set CHROME_BIN and CHROMEDRIVER.
 CHROMIUM = Path(os.environ.get("CHROME_BIN", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
+
+#: The book's pages (the documents of ``_toc.yml``) in reading order, and those of them that are notebooks.
+PAGES = toc.documents()
+NOTEBOOK_PAGES = toc.notebooks()
 
 #: The smallest font size, in points, of any text in the book's figures (tests/test_figures.py holds them to it).
 FIGURE_TEXT_PT = 10.0
@@ -38,50 +46,25 @@ _IMAGE_DIRECTIVE = re.compile(r"^[`:]{3,}\{(?:image|figure)\}", re.MULTILINE)
 _MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]+\)")
 
 
-def toc_files(toc: Path = REPO / "_toc.yml") -> list[str]:
-    """The toc's documents (`root`, then every `file` in parts, chapters and sections), in reading order."""
-    data = yaml.safe_load(toc.read_text(encoding="utf-8"))
-    files = [data["root"]]
-
-    def walk(entries: list[dict[str, Any]]) -> None:
-        for entry in entries:
-            if "file" in entry:
-                files.append(entry["file"])
-            for key in ("parts", "chapters", "sections"):
-                walk(entry.get(key, []))
-
-    walk([data])
-    return [re.sub(r"\.(md|ipynb)$", "", file) for file in files]
-
-
 @dataclass(frozen=True)
 class Source:
-    """What a chapter's source promises its page: figures, visible code cells, a notebook to download."""
+    """What a chapter's source promises its page: figures and visible code cells."""
 
     figures: int
     code_cells: int
-    notebook: bool
-
-
-def _source_path(file: str) -> Path:
-    for suffix in (".md", ".ipynb"):
-        if (REPO / f"{file}{suffix}").is_file():
-            return REPO / f"{file}{suffix}"
-    raise FileNotFoundError(f"no source for toc entry {file!r}")
 
 
 def source_of(file: str) -> Source:
     """Count a source's figures (cells with a `mystnb: figure:` option, image directives, Markdown images)."""
-    path = _source_path(file)
+    path = toc.source(file)
     if path.suffix == ".ipynb":
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         code = [cell.get("metadata", {}) for cell in cells if cell["cell_type"] == "code"]
         markdown = "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "markdown")
-        return Source(figures=_count_figures(code, markdown), code_cells=_visible(code), notebook=True)
+        return Source(figures=_count_figures(code, markdown), code_cells=_visible(code))
     text = path.read_text(encoding="utf-8")
     code = [_cell_options(block) for block in _CODE_CELL.findall(text)]
-    front = text.split("\n---\n", 1)[0] if text.startswith("---\n") else ""
-    return Source(figures=_count_figures(code, text), code_cells=_visible(code), notebook="kernelspec:" in front)
+    return Source(figures=_count_figures(code, text), code_cells=_visible(code))
 
 
 def _cell_options(block: str) -> dict[str, Any]:

@@ -14,8 +14,11 @@ from pathlib import Path
 
 import jupytext
 import nbformat
-import yaml
 from nbclient import NotebookClient
+
+from tests.book_extensions import load_extension
+
+toc = load_extension("toc")
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
@@ -25,29 +28,9 @@ REFRESH = "make references"
 VOLATILE_CELL_METADATA = ("execution",)
 
 
-def toc_files() -> list[str]:
-    """The chapter files of ``_toc.yml``, in reading order."""
-    files: list[str] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            for key in ("root", "file"):
-                if key in node:
-                    files.append(node[key])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(yaml.safe_load((ROOT / "_toc.yml").read_text()))
-    return files
-
-
 def chapters() -> list[Path]:
     """The chapters that are notebooks (MyST files with a kernel), in reading order."""
-    paths = [ROOT / f"{name}.md" for name in toc_files()]
-    return [path for path in paths if "kernelspec" in jupytext.read(path).metadata]
+    return [toc.source(name) for name in toc.notebooks()]
 
 
 def reference_for(chapter: Path) -> Path:

@@ -17,7 +17,7 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from tests.browser_support import HTML, source_of, toc_files
+from tests.browser_support import HTML, NOTEBOOK_PAGES
 from tests.requirements_support import PYTHON, READER, REPO, includes, options, pinned, pins
 
 BINDER = REPO / "binder"
@@ -108,9 +108,6 @@ def launch_links(page: str, prefix: str) -> list[str]:
     parser = _Links()
     parser.feed((HTML / f"{page}.html").read_text(encoding="utf-8"))
     return [href for href in parser.hrefs if href.startswith(prefix)]
-
-
-NOTEBOOK_PAGES = [page for page in toc_files() if source_of(page).notebook]
 
 
 @pytest.mark.book

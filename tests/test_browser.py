@@ -23,6 +23,8 @@ from tests.browser_support import (
     AXE,
     FIGURE_TEXT_PT,
     HTML,
+    NOTEBOOK_PAGES,
+    PAGES,
     SCREENSHOTS,
     browse_book,
     png_dpi,
@@ -31,11 +33,9 @@ from tests.browser_support import (
     source_of,
     status,
 )
-from tests.browser_support import toc_files as _toc_files
 
 pytestmark = pytest.mark.book
 
-PAGES = _toc_files()
 SERIOUS = {"serious", "critical"}
 MATH_PAGE = "book/02_autograd"  # a page with inline and display formulas
 WIDE, NARROW = 1280, 400  # window widths in CSS px: a laptop, a phone
@@ -446,7 +446,7 @@ def test_figures_stay_legible_on_a_narrow_screen(book: Book, page: str) -> None:
     assert not small, f"{page}: at {NARROW} px, figure text below {LEGIBLE_PX} px:\n" + "\n".join(small)
 
 
-@pytest.mark.parametrize("page", [page for page in PAGES if source_of(page).notebook])
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES)
 def test_notebook_download(book: Book, page: str) -> None:
     notebooks = book.snapshot(page).data["notebooks"]
     assert notebooks, f"{page}: no .ipynb link in the page header's download menu"

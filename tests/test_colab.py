@@ -9,20 +9,20 @@ notebook, and its ".ipynb" download must be the notebook for readers.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import re
 import shlex
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 
 import nbformat
 import pytest
 import yaml
 from IPython.core.inputtransformer2 import TransformerManager
 
-from tests.browser_support import HTML, source_of, toc_files
+from tests.book_extensions import load_extension
+from tests.browser_support import HTML, NOTEBOOK_PAGES
 from tests.test_binder import launch_links, unavailable
 from tests.test_install import clone_of_the_working_tree
 
@@ -30,21 +30,9 @@ REPO = Path(__file__).resolve().parent.parent
 REF = "0123456789abcdef0123456789abcdef01234567"
 CONFIG = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
 REPOSITORY = CONFIG["repository"]["url"]
-NOTEBOOK_PAGES = [page for page in toc_files() if source_of(page).notebook]
 ON_MAIN = "github.event_name == 'push' && github.ref == 'refs/heads/main'"
 
-
-def load_colab() -> ModuleType:
-    """book/_ext/colab.py as Sphinx loads it, with book/_ext (reader_notebooks.py) on the path."""
-    if str(REPO / "book" / "_ext") not in sys.path:
-        sys.path.insert(0, str(REPO / "book" / "_ext"))
-    spec = importlib.util.spec_from_file_location("colab", REPO / "book" / "_ext" / "colab.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-colab = load_colab()
+colab = load_extension("colab")
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,18 @@
-"""nbval must be able to fail: regressions planted in a scratch copy are each reported.
+"""nbval must be able to fail: regressions planted in scratch copies are each reported.
 
-Each plant changes one thing in a copy of the package or of a reference notebook, runs nbval
-on the chapter that shows it, and expects a failure. A control run of the unchanged copy must
-pass, so that the failures come from the plants. The repository itself is never touched.
+Each plant changes one thing in a copy of the package or of a reference notebook, and nbval, run
+as ``make test`` runs it (hidden cells left out, see tests/nbval_visible.py), must fail the chapter
+that shows it. A copy left unchanged must pass, so that the failures come from the plants. Every
+copy lies in a folder of its own, with the package beside its notebooks: a kernel runs in its
+notebook's folder and imports the package from there, so one nbval run covers every copy, and each
+failure names its copy (``<copy>/<chapter>.ipynb::Cell N``). The repository itself is never touched.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,15 +21,25 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
+# One run serves every test here: xdist's loadgroup keeps them on one worker (make test).
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("nbval-regressions")]
 
 ROOT = Path(__file__).resolve().parent.parent
+REFERENCES = ROOT / "tests" / "notebooks"
+#: nbval as `make test` runs it.
 NBVAL = ["--nbval", "--nbval-current-env", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg"]
+NBVAL += ["-p", "tests.nbval_visible"]
+#: What the nbval run itself needs in the folder it runs from: the sanitize file and the plugin.
+RUNNER_FILES = ("tests/__init__.py", "tests/nbval_sanitize.cfg", "tests/nbval_visible.py")
+UNCHANGED = "unchanged"
 
 
 @dataclass(frozen=True)
 class Plant:
-    """Replace ``old`` by ``new`` (``count`` times) in ``path``; nbval on ``notebook`` must fail."""
+    """Replace ``old`` by ``new`` (``count`` times) in ``path`` of a copy; nbval on ``notebook`` must fail.
+
+    ``path`` is a module of the package (``mnist_tutorial/...``) or a reference notebook (``<chapter>.ipynb``).
+    """
 
     name: str
     path: str
@@ -33,6 +47,11 @@ class Plant:
     new: str
     notebook: str
     count: int = 1
+
+    @property
+    def folder(self) -> str:
+        """The name of the plant's copy."""
+        return re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
 
 
 PLANTS = [
@@ -62,14 +81,14 @@ PLANTS = [
     Plant("default seed", "mnist_tutorial/runtime.py", "DEFAULT_SEED = 1234", "DEFAULT_SEED = 4321", "06_models"),
     Plant(
         "chapter code",
-        "tests/notebooks/01_tensors.ipynb",
+        "01_tensors.ipynb",
         "twos = torch.full((3, 3), 2)",
         "twos = torch.full((3, 3), 3)",
         "01_tensors",
     ),
     Plant(
         "a figure no longer drawn",
-        "tests/notebooks/05_mnist_data.ipynb",
+        "05_mnist_data.ipynb",
         "mt.show_digits(train_images.data[:18], train_images.targets[:18])",
         "figure = mt.show_digits(train_images.data[:18], train_images.targets[:18])",
         "05_mnist_data",
@@ -86,46 +105,103 @@ def tree_digest(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def scratch_copy(target: Path) -> Path:
-    """Copy what the notebooks need — package, images, references, sanitize file — to ``target``."""
-    for folder in ("mnist_tutorial", "img", "tests/notebooks"):
+def scratch_copy(target: Path, notebooks: list[str]) -> Path:
+    """Copy the package, the images and the references of ``notebooks`` side by side into ``target``."""
+    for folder in ("mnist_tutorial", "img"):
         shutil.copytree(ROOT / folder, target / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "tests/nbval_sanitize.cfg", target / "tests/nbval_sanitize.cfg")
+    for name in notebooks:
+        shutil.copy(REFERENCES / f"{name}.ipynb", target / f"{name}.ipynb")
     return target
 
 
-def run_nbval(scratch: Path, notebooks: list[str], cache: Path) -> subprocess.CompletedProcess[str]:
-    """Run nbval on ``notebooks`` of ``scratch``, importing the scratch copy of the package."""
-    env = {**os.environ, "PYTHONPATH": str(scratch), "MNIST_TUTORIAL_CACHE": str(cache)}
-    paths = [f"tests/notebooks/{name}.ipynb" for name in notebooks]
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *NBVAL, *paths]
-    return subprocess.run(command, cwd=scratch, env=env, capture_output=True, text=True, timeout=900)
+def plant(copy: Path, plant: Plant) -> str | None:
+    """Make ``plant``'s change in ``copy``; or say why it cannot be made (the text is gone or changed)."""
+    target = copy / plant.path
+    text = target.read_text()
+    if text.count(plant.old) != plant.count:
+        return f"{plant.path} no longer contains {plant.old!r} {plant.count} times: update the plant"
+    target.write_text(text.replace(plant.old, plant.new))
+    return None
+
+
+def run_nbval(scratch: Path, notebooks: list[Path], cache: Path) -> subprocess.CompletedProcess[str]:
+    """Run nbval once on ``notebooks`` (paths under ``scratch``), from ``scratch``, listing every outcome."""
+    for name in RUNNER_FILES:
+        (scratch / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / name, scratch / name)
+    env = {**os.environ, "MNIST_TUTORIAL_CACHE": str(cache)}
+    env.pop("PYTHONPATH", None)
+    paths = [str(path.relative_to(scratch)) for path in notebooks]
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA", *NBVAL, *paths]
+    return subprocess.run(command, cwd=scratch, env=env, capture_output=True, text=True, timeout=1800)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the one nbval run reported, by copy."""
+
+    stdout: str
+    returncode: int
+    passed: dict[str, list[str]]
+    failed: dict[str, list[str]]
+    not_planted: dict[str, str]
+    repository_unchanged: bool
+
+
+def by_copy(stdout: str, word: str) -> dict[str, list[str]]:
+    """The test ids that ``-rA`` reports with ``word`` (PASSED, FAILED), grouped by the copy they lie in."""
+    found: dict[str, list[str]] = {}
+    for copy, test in re.findall(rf"^{word} ([^/\s]+)/(\S+)", stdout, re.MULTILINE):
+        found.setdefault(copy, []).append(test)
+    return found
 
 
 @pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory, mnist_root: Path) -> Path:
-    """An unchanged scratch copy, whose nbval run must pass."""
-    return scratch_copy(tmp_path_factory.mktemp("pristine"))
+def outcome(tmp_path_factory: pytest.TempPathFactory, mnist_root: Path) -> Outcome:
+    """One unchanged copy and one copy per plant, all checked by a single nbval run."""
+    before = tree_digest([ROOT / "mnist_tutorial", REFERENCES])
+    scratch = tmp_path_factory.mktemp("plants")
+    unchanged = sorted({p.notebook for p in PLANTS})
+    control = scratch_copy(scratch / UNCHANGED, unchanged)
+    notebooks = [control / f"{name}.ipynb" for name in unchanged]
+    not_planted = {}
+    for each in PLANTS:
+        copy = scratch_copy(scratch / each.folder, [each.notebook])
+        problem = plant(copy, each)
+        if problem:
+            not_planted[each.name] = problem
+        else:
+            notebooks.append(copy / f"{each.notebook}.ipynb")
+    result = run_nbval(scratch, notebooks, tmp_path_factory.mktemp("cache"))
+    after = tree_digest([ROOT / "mnist_tutorial", REFERENCES])
+    return Outcome(
+        result.stdout + result.stderr,
+        result.returncode,
+        by_copy(result.stdout, "PASSED"),
+        by_copy(result.stdout, "FAILED"),
+        not_planted,
+        before == after,
+    )
 
 
-def test_the_unchanged_copy_passes(pristine: Path, tmp_path: Path):
-    notebooks = sorted({plant.notebook for plant in PLANTS})
-    result = run_nbval(pristine, notebooks, tmp_path / "cache")
-    assert result.returncode == 0, result.stdout[-3000:]
+def test_the_unchanged_copy_passes(outcome: Outcome):
+    assert UNCHANGED not in outcome.failed, f"the unchanged copy fails:\n{outcome.stdout[-3000:]}"
+    for name in sorted({p.notebook for p in PLANTS}):
+        assert any(test.startswith(f"{name}.ipynb::") for test in outcome.passed.get(UNCHANGED, [])), (
+            f"no cell of the unchanged {name} ran:\n{outcome.stdout[-3000:]}"
+        )
+
+
+def test_the_plants_copies_do_not_share_a_package():
+    assert len({p.folder for p in PLANTS}) == len(PLANTS)
+    assert UNCHANGED not in {p.folder for p in PLANTS}
 
 
 @pytest.mark.parametrize("plant", PLANTS, ids=[plant.name for plant in PLANTS])
-def test_nbval_reports_each_planted_regression(plant: Plant, pristine: Path, tmp_path: Path):
-    before = tree_digest([ROOT / "mnist_tutorial", ROOT / "tests" / "notebooks"])
-    scratch = tmp_path / "scratch"
-    shutil.copytree(pristine, scratch)
-    target = scratch / plant.path
-    text = target.read_text()
-    assert text.count(plant.old) == plant.count, f"{plant.path} no longer contains {plant.old!r}: update the plant"
-    target.write_text(text.replace(plant.old, plant.new))
-
-    result = run_nbval(scratch, [plant.notebook], tmp_path / "cache")
-
-    assert result.returncode == 1, f"nbval missed the planted {plant.name}:\n{result.stdout[-3000:]}"
-    assert f"{plant.notebook}.ipynb::Cell" in result.stdout
-    assert tree_digest([ROOT / "mnist_tutorial", ROOT / "tests" / "notebooks"]) == before
+def test_nbval_reports_each_planted_regression(plant: Plant, outcome: Outcome):
+    assert plant.name not in outcome.not_planted, outcome.not_planted.get(plant.name)
+    failed = outcome.failed.get(plant.folder, [])
+    assert failed, f"nbval missed the planted {plant.name}:\n{outcome.stdout[-3000:]}"
+    assert all(test.startswith(f"{plant.notebook}.ipynb::Cell") for test in failed), failed
+    assert outcome.returncode == 1
+    assert outcome.repository_unchanged

@@ -8,7 +8,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from tests import references
+from tests import nbval_visible, references
 
 
 def test_every_chapter_has_a_reference_with_the_same_code():
@@ -31,6 +31,22 @@ def test_references_number_their_cells_so_that_rewrites_diff_cleanly():
     for chapter in references.chapters():
         notebook = nbformat.reads(references.reference_for(chapter).read_text(), as_version=4)
         assert [cell.id for cell in notebook.cells] == [f"cell-{i}" for i in range(len(notebook.cells))], chapter.stem
+
+
+def test_no_hidden_cell_has_an_output_that_nbval_compares():
+    """`make test`'s nbval leaves the hidden cells out (tests/nbval_visible.py): it must lose no comparison."""
+    not_compared = {"nbval-ignore-output", "nbval-skip"}
+    for chapter in references.chapters():
+        notebook = nbformat.reads(references.reference_for(chapter).read_text(), as_version=4)
+        compared = [
+            cell.source[:60]
+            for cell in notebook.cells
+            if cell.cell_type == "code"
+            and nbval_visible.is_hidden(cell)
+            and cell.outputs
+            and not not_compared & set(cell.metadata.get("tags", []))
+        ]
+        assert not compared, f"{chapter.stem}: hidden cells with outputs nbval would compare: {compared}"
 
 
 def test_every_captioned_figure_has_an_image_in_its_reference():

@@ -23,10 +23,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jupytext
 import nbformat
-import yaml
 from reader_notebooks import Book, Glued, glue_of_build, glue_of_notebook, reader_notebook
+from toc import notebooks
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -44,20 +43,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def chapters(root: Path = ROOT) -> list[str]:
-    """The documents of ``_toc.yml`` that are notebooks (a kernel in their front matter), in reading order."""
-    found: list[str] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            found.extend(str(node[key]) for key in ("root", "file") if key in node)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8")))
-    return [name for name in found if "kernelspec" in jupytext.read(root / f"{name}.md").metadata]
+    """The documents of ``_toc.yml`` that are notebooks, in reading order."""
+    return notebooks(root / "_toc.yml")
 
 
 def notebook_path(docname: str) -> str:
