@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -135,4 +136,4 @@ def describe(report: dict[str, Any]) -> str:
         lines.append(error["traceback"][-3000:])
     for output in report["stderr"]:
         lines += [f"cell {output['cell']} wrote to stderr:", output["source"], output["text"][-1000:]]
-    return "\n".join(lines)
+    return re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(lines))  # without the traceback's colours

@@ -161,10 +161,10 @@ def test_figures_have_the_panels_and_titles_asked_for(blobs):
     import pandas as pd
 
     history = pd.DataFrame(
-        {"epoch": [1, 2], "train_loss": [1, 0.5], "test_loss": [0.9, 0.6], "test_accuracy": [0.8, 0.9]}
+        {"epoch": [1, 2], "train_loss": [1, 0.5], "val_loss": [0.9, 0.6], "val_accuracy": [0.8, 0.9]}
     )
     curves = plots.plot_history({"linear": history, "conv": history})
-    assert [ax.get_title() for ax in curves.axes] == ["Loss", "Test accuracy"]
+    assert [ax.get_title() for ax in curves.axes] == ["Loss", "Validation accuracy"]
     assert len(curves.axes[0].lines) == 4 and len(curves.axes[1].lines) == 2
 
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from mnist_tutorial import __version__, cli, runs
-from mnist_tutorial.checkpoint import save_checkpoint
+from mnist_tutorial.checkpoint import load_checkpoint, save_checkpoint
 from mnist_tutorial.data import raw_folder
 from mnist_tutorial.models import LinearClassifier
 from mnist_tutorial.recipes import MODELS
@@ -168,7 +168,8 @@ def test_every_model_trains_with_its_defaults_through_the_cache(capsys, mnist_ro
     status, out, err = run(capsys, "train", "--model", model, "--epochs", "1", "--device", "cpu", "--no-progress")
     assert status == 0, err
     assert out.startswith(f"training Recipe(model='{model}', epochs=1")
-    assert re.search(r"epoch   1 .* test accuracy \d+\.\d\d%", out) and "from the cache" not in out
+    assert re.search(r"epoch   1 .* validation accuracy \d+\.\d\d%", out) and "from the cache" not in out
+    assert "test" not in out.split("\n", 1)[1]  # training reports validation figures only
     status, again, err = run(capsys, "train", "--model", model, "--epochs", "1", "--device", "cpu")
     assert status == 0 and "taken from the cache" in again
 
@@ -178,9 +179,11 @@ def test_train_then_evaluate_a_saved_checkpoint(capsys, mnist_root, tmp_path):
     args = ["--model", "linear", "--epochs", "1", "--batch-size", "128", "--lr", "0.05", "--device", "cpu"]
     status, out, err = run(capsys, "train", *args, "--save", str(checkpoint), "--no-progress")
     assert status == 0, err
-    accuracy = float(re.search(r"test accuracy (\d+\.\d+)%", out).group(1))
-    assert accuracy >= 88.0 and f"saved {checkpoint}" in out
+    val_accuracy = float(re.search(r"validation accuracy (\d+\.\d+)%", out).group(1))
+    assert val_accuracy >= 88.0 and f"saved {checkpoint}" in out
+    assert load_checkpoint(checkpoint).metadata["val_accuracy"] == pytest.approx(val_accuracy / 100, abs=5e-5)
     status, out, err = run(capsys, "evaluate", "--checkpoint", str(checkpoint), "--device", "cpu")
     assert status == 0, err
     assert "LinearClassifier, trained 1 epochs" in out
-    assert f"test accuracy {accuracy:.2f}%" in out
+    test_accuracy = float(re.search(r"test accuracy (\d+\.\d+)% \(\d+/10000\)", out).group(1))
+    assert test_accuracy >= 88.0

@@ -92,7 +92,7 @@ def test_the_wheel_states_its_licence_and_python(installed: Path):
     assert "License-Expression: MIT" in fields
     assert "License-File: LICENSE" in fields and (metadata.parent / "licenses" / "LICENSE").is_file()
     assert "Requires-Python: >=3.11" in fields
-    assert "Requires-Dist: pillow" in fields
+    assert "Requires-Dist: pillow>=9.2" in fields
 
 
 @pytest.mark.integration
@@ -105,7 +105,6 @@ def test_the_installed_command_finds_mnist_in_the_user_cache(installed: Path, mn
     result = run_installed(installed, home, "-m", "mnist_tutorial", "data")
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     assert f"MNIST verified in {raw}" in result.stdout
-    assert (home / "cache" / "mnist_tutorial" / "verified-mnist.json").is_file(), "the record belongs in the cache"
 
 
 @pytest.mark.parametrize(
