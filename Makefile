@@ -114,11 +114,14 @@ test: $(STAMP) lint browser book  ## lint, the book, unit and browser tests, nbv
 # model cache, so that it trains every model it uses; then two notebooks made for readers. Long (see
 # benchmarks/README.md), not part of `make test`; reports and executed notebooks in _build/cold/.
 COLD_REQUIREMENTS ?= requirements.txt
+# pytest's folder for this run alone: other pytest runs prune /tmp/pytest-of-* down to their last three.
+COLD_TMP ?= /tmp/mnist-tutorial-cold
 
 .PHONY: test-cold
 test-cold: $(STAMP)  ## every chapter alone in a fresh venv from the built wheel, from an empty cache (long)
 	MNIST_TUTORIAL_COLD=1 MNIST_TUTORIAL_COLD_REQUIREMENTS=$(COLD_REQUIREMENTS) $(SPIN) \
-		$(BIN)/python -m pytest --noconftest -p no:cacheprovider tests/test_cold.py -v --durations=0 $(COLD_ARGS)
+		$(BIN)/python -m pytest --noconftest -p no:cacheprovider --basetemp=$(COLD_TMP) tests/test_cold.py -v \
+		--durations=0 $(COLD_ARGS)
 
 images: $(STAMP)  ## redraw the book's own images in img/
 	$(BIN)/python img/draw_images.py
