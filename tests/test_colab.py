@@ -142,6 +142,7 @@ def test_every_chapter_page_downloads_its_notebook_for_readers(page: str):
     assert downloads and all(href.endswith(f"_sources/{colab.notebook_path(page)}") for href in downloads), downloads
     notebook = nbformat.read(HTML / "_sources" / colab.notebook_path(page), as_version=4)
     (install,) = [line for line in notebook.cells[0].source.splitlines() if line.startswith("%pip install")]
-    ref = re.search(r"@([^@\"]+)\"$", install)[1]
-    expected = colab.colab_notebook(page, ref, REPO, values="build")
-    assert [cell.source for cell in notebook.cells] == [cell.source for cell in expected.cells]
+    assert re.fullmatch(rf'%pip install --quiet "mnist_tutorial @ git\+{REPOSITORY}@[0-9a-f]{{40}}"', install), install
+    # the notebook of the build's own chapter, which may be older than the working tree's: its form, not its cells
+    assert not [cell for cell in notebook.cells if "remove-cell" in cell.metadata.get("tags", [])]
+    assert not [cell for cell in notebook.cells if "{glue" in cell.source or "myst_nb" in cell.source]
