@@ -78,6 +78,18 @@ def test_a_failing_chapter_stops_the_others_at_once_and_is_named():
     assert time.perf_counter() - start < 10, "the slow chapter was waited for instead of cancelled"
 
 
+def test_after_a_failure_no_waiting_chapter_starts():
+    started = []
+
+    async def execute(chapter: Chapter) -> float:
+        started.append(chapter.document)
+        raise execute_chapters.ChapterFailed(chapter.document, "a cell raised")
+
+    with pytest.raises(execute_chapters.ChapterFailed, match="first failed"):
+        asyncio.run(execute_chapters.run_all([fake("first"), fake("second")], 1, execute, lambda line: None))
+    assert started == ["first"]
+
+
 def test_workers_and_threads_follow_the_cores():
     assert execute_chapters.default_workers(1) == 1
     assert execute_chapters.default_workers(2) == 1

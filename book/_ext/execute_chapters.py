@@ -125,6 +125,7 @@ async def run_all(pending: list[Chapter], workers: int, execute: Execute, report
     The first failure cancels every other chapter (their kernels are shut down) and is raised.
     """
     done = {chapter.document: asyncio.Event() for chapter in pending}
+    failed = asyncio.Event()
     slots = asyncio.Semaphore(workers)
 
     async def run(chapter: Chapter) -> None:
@@ -132,8 +133,14 @@ async def run_all(pending: list[Chapter], workers: int, execute: Execute, report
             if name in done:
                 await done[name].wait()
         async with slots:
+            if failed.is_set():  # the slot was freed by a failure: start nothing more
+                return
             report(f"{chapter.document}: executing")
-            seconds = await execute(chapter)
+            try:
+                seconds = await execute(chapter)
+            except Exception:
+                failed.set()
+                raise
             report(f"{chapter.document}: executed in {seconds:.1f} s")
         done[chapter.document].set()
 
