@@ -58,38 +58,69 @@ def test_a_missing_image_is_refused_with_its_name_and_the_folder_searched():
         image_path("")  # the folder itself is not an image
 
 
-@pytest.fixture()
-def cpu_only(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """A machine with neither CUDA nor Apple's MPS."""
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
-    return monkeypatch
+def machine_with(monkeypatch: pytest.MonkeyPatch, accelerator: str | None, count: int = 1) -> None:
+    """Make torch.accelerator report ``count`` devices of ``accelerator`` (or none) available."""
+    device = torch.device(accelerator) if accelerator else None
+    monkeypatch.setattr(torch.accelerator, "current_accelerator", lambda check_available=False: device)
+    monkeypatch.setattr(torch.accelerator, "device_count", lambda: count if device else 0)
 
 
-def test_auto_picks_the_cpu_on_a_machine_without_accelerators(cpu_only: pytest.MonkeyPatch):
+def test_auto_picks_the_cpu_on_a_machine_without_accelerators(monkeypatch: pytest.MonkeyPatch):
+    machine_with(monkeypatch, None)
     assert pick_device() == torch.device("cpu")
     assert pick_device("auto") == torch.device("cpu")
     assert pick_device("cpu") == torch.device("cpu")
 
 
-def test_auto_prefers_cuda_then_mps(cpu_only: pytest.MonkeyPatch):
-    cpu_only.setattr(torch.backends.mps, "is_available", lambda: True)
-    assert pick_device() == torch.device("mps")
-    cpu_only.setattr(torch.cuda, "is_available", lambda: True)
-    assert pick_device() == torch.device("cuda")
+@pytest.mark.parametrize("kind", ["cuda", "mps"])
+def test_auto_picks_the_accelerator_torch_reports(monkeypatch: pytest.MonkeyPatch, kind):
+    machine_with(monkeypatch, kind)
+    assert pick_device() == torch.device(kind)
+    assert pick_device(kind) == torch.device(kind)
 
 
-def test_named_devices_keep_their_index_and_devices_pass_through(cpu_only: pytest.MonkeyPatch):
-    cpu_only.setattr(torch.cuda, "is_available", lambda: True)
+def test_auto_agrees_with_torch_accelerator_on_this_machine():
+    expected = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else torch.device("cpu")
+    assert pick_device() == expected
+
+
+def test_named_devices_keep_their_index_and_devices_pass_through(monkeypatch: pytest.MonkeyPatch):
+    machine_with(monkeypatch, "cuda", count=2)
     assert pick_device("cuda:1") == torch.device("cuda", 1)
     device = torch.device("cpu")
     assert pick_device(device) is device
 
 
-@pytest.mark.parametrize("name", ["cuda", "cuda:0", "mps"])
-def test_an_unavailable_accelerator_is_refused_rather_than_replaced_by_the_cpu(cpu_only: pytest.MonkeyPatch, name):
+@pytest.mark.parametrize(
+    ("accelerator", "count", "name"),
+    [
+        (None, 0, "cuda"),
+        (None, 0, "cuda:0"),
+        (None, 0, "mps"),
+        ("mps", 1, "cuda"),
+        ("cuda", 1, "mps"),
+        ("cuda", 2, "cuda:2"),
+    ],
+)
+def test_an_unavailable_accelerator_is_refused_rather_than_replaced_by_the_cpu(
+    monkeypatch: pytest.MonkeyPatch, accelerator, count, name
+):
+    machine_with(monkeypatch, accelerator, count)
     with pytest.raises(ValueError, match=f"device '{name}' is not available on this machine"):
         pick_device(name)
+    with pytest.raises(ValueError, match=f"device '{name}' is not available on this machine"):
+        pick_device(torch.device(name))
+
+
+@pytest.mark.parametrize("name", ["cuda:x", "cuda:-1"])
+def test_a_malformed_index_is_refused(name):
+    with pytest.raises(ValueError, match=f"unknown device '{name}'; write a kind and an index"):
+        pick_device(name)
+
+
+def test_a_device_of_another_type_is_refused():
+    with pytest.raises(TypeError, match="a device is a name or a torch.device, got int"):
+        pick_device(0)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("name", ["tpu", "GPU", "CPU", ""])

@@ -17,7 +17,7 @@ from mnist_tutorial.data import Split, TensorBatches, load_split
 from mnist_tutorial.evaluation import evaluate
 from mnist_tutorial.recipes import OPTIMIZERS, Recipe, build_model
 from mnist_tutorial.runs import NotCachedError, compare, prepare_training, train, trained_model
-from mnist_tutorial.runtime import pick_device, seed_everything, show_progress
+from mnist_tutorial.runtime import seed_everything, show_progress
 from mnist_tutorial.training import fit, train_epoch, training_step
 
 
@@ -228,25 +228,6 @@ def test_cuda_graphs_are_used_only_where_the_step_is_fixed():
     assert not graphs_apply(
         torch.optim.SGD(parameters, lr=0.1, momentum=0.9, dampening=0.1), cuda, scheduler=None, augment=None
     )
-
-
-def test_pick_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
-    assert pick_device() == torch.device("cpu")
-    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
-    assert pick_device() == torch.device("mps")
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert pick_device("auto") == torch.device("cuda")
-    assert pick_device("cpu") == torch.device("cpu")
-
-
-def test_pick_device_refuses_unknown_or_absent_devices(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(ValueError, match="unknown device 'tpu'"):
-        pick_device("tpu")
-    with pytest.raises(ValueError, match="'cuda' is not available"):
-        pick_device("cuda")
 
 
 def test_progress_bars_follow_the_argument_then_the_environment_then_the_terminal(monkeypatch):
