@@ -26,7 +26,14 @@ from .data import (
 from .evaluation import Predictions, confident_mistakes, confusion_matrix, evaluate, per_class_accuracy
 from .export import export_onnx
 from .handwriting import centre_by_mass, crop_to_ink, fit_in_box, ink_map, mnist_like
-from .models import ConvClassifier, LinearClassifier, MLPClassifier, StrongClassifier, count_parameters
+from .models import (
+    ConvClassifier,
+    LinearClassifier,
+    MLPClassifier,
+    StrongClassifier,
+    StrongClassifierWithoutBatchNorm,
+    count_parameters,
+)
 from .paths import data_root, image_path
 from .plots import (
     digit_grid,
@@ -62,6 +69,7 @@ __all__ = [
     "Recipe",
     "Split",
     "StrongClassifier",
+    "StrongClassifierWithoutBatchNorm",
     "TensorBatches",
     "TrainingRun",
     "architecture_name",

@@ -109,24 +109,31 @@ class StrongClassifier(nn.Module):
     pooling touches a quarter of the values.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, batch_norm: bool = True) -> None:
+        """Build the layers; ``batch_norm=False`` is :class:`StrongClassifierWithoutBatchNorm`'s."""
         super().__init__()
+
+        def normalise(features: int, dims: int) -> nn.Module:
+            norm = nn.BatchNorm2d if dims == 2 else nn.BatchNorm1d
+            return norm(features) if batch_norm else nn.Identity()
+
+        bias = not batch_norm  # a bias before batch normalisation is removed by it
         self.block_1 = nn.Sequential(
-            nn.Conv2d(1, 24, kernel_size=5, bias=False),
+            nn.Conv2d(1, 24, kernel_size=5, bias=bias),
             nn.MaxPool2d(2),
-            nn.BatchNorm2d(24),
+            normalise(24, 2),
             nn.ReLU(),
         )
         self.block_2 = nn.Sequential(
-            nn.Conv2d(24, 48, kernel_size=5, bias=False),
+            nn.Conv2d(24, 48, kernel_size=5, bias=bias),
             nn.MaxPool2d(2),
-            nn.BatchNorm2d(48),
+            normalise(48, 2),
             nn.ReLU(),
         )
         self.head = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(48 * 4 * 4, 256, bias=False),
-            nn.BatchNorm1d(256),
+            nn.Linear(48 * 4 * 4, 256, bias=bias),
+            normalise(256, 1),
             nn.ReLU(),
             nn.Dropout(0.3),
             nn.Linear(256, 10),
@@ -139,6 +146,17 @@ class StrongClassifier(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Return the log-probabilities ``(N, 10)``."""
         return F.log_softmax(self.logits(images), dim=1)
+
+
+class StrongClassifierWithoutBatchNorm(StrongClassifier):
+    """:class:`StrongClassifier` without batch normalisation, 228,906 parameters.
+
+    Each normalisation is an identity and the layers before them have their biases back. The
+    stronger-model chapter trains it to measure what batch normalisation brings.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(batch_norm=False)
 
 
 def count_parameters(model: nn.Module) -> int:

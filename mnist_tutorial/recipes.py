@@ -10,8 +10,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from .data import DEFAULT_SEED
-from .models import ConvClassifier, LinearClassifier, MLPClassifier, StrongClassifier
+from .models import (
+    ConvClassifier,
+    LinearClassifier,
+    MLPClassifier,
+    StrongClassifier,
+    StrongClassifierWithoutBatchNorm,
+)
+from .runtime import DEFAULT_SEED
 
 #: How a recipe's optimizer is made from the model's parameters, its learning rate, momentum and weight decay.
 OptimizerFactory = Callable[[Iterable[nn.Parameter], float, float, float], torch.optim.Optimizer]
@@ -40,6 +46,17 @@ class Model:
     defaults: dict[str, Any] = field(default_factory=dict)  # the Recipe fields that differ from Recipe's
 
 
+_STRONG_TRAINING = {
+    "epochs": 12,
+    "batch_size": 256,
+    "lr": 0.2,
+    "momentum": 0.9,
+    "weight_decay": 5e-4,
+    "schedule": "one_cycle",
+    "augment": True,
+    "label_smoothing": 0.1,
+}
+
 #: The models the book trains, by the names the command line, recipes and checkpoints use.
 MODELS: dict[str, Model] = {
     "linear": Model(LinearClassifier, "784 → 100 → 100 → 10, no non-linearity: one linear map", {"lr": 0.01}),
@@ -48,16 +65,12 @@ MODELS: dict[str, Model] = {
     "strong": Model(
         StrongClassifier,
         "convolutions with batch normalisation, trained with augmentation and a one-cycle schedule",
-        {
-            "epochs": 12,
-            "batch_size": 256,
-            "lr": 0.2,
-            "momentum": 0.9,
-            "weight_decay": 5e-4,
-            "schedule": "one_cycle",
-            "augment": True,
-            "label_smoothing": 0.1,
-        },
+        _STRONG_TRAINING,
+    ),
+    "strong-no-bn": Model(
+        StrongClassifierWithoutBatchNorm,
+        "the stronger model without batch normalisation, trained the same way",
+        _STRONG_TRAINING,
     ),
 }
 

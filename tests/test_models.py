@@ -9,17 +9,24 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mnist_tutorial.models import ConvClassifier, LinearClassifier, MLPClassifier, StrongClassifier, count_parameters
+from mnist_tutorial.models import (
+    ConvClassifier,
+    LinearClassifier,
+    MLPClassifier,
+    StrongClassifier,
+    StrongClassifierWithoutBatchNorm,
+    count_parameters,
+)
 from mnist_tutorial.recipes import MODELS, Recipe, architecture_name, build_model, default_recipe
 from mnist_tutorial.runs import prepare_training
 
-SIZES = {"linear": 89_610, "mlp": 89_610, "conv": 225_034, "strong": 229_234}
+SIZES = {"linear": 89_610, "mlp": 89_610, "conv": 225_034, "strong": 229_234, "strong-no-bn": 228_906}
 
 
 def test_the_table_names_every_model_once_with_its_documented_size():
     assert set(MODELS) == set(SIZES)
     assert {entry.architecture for entry in MODELS.values()} == {
-        LinearClassifier, MLPClassifier, ConvClassifier, StrongClassifier
+        LinearClassifier, MLPClassifier, ConvClassifier, StrongClassifier, StrongClassifierWithoutBatchNorm
     }  # fmt: skip
     for name, size in SIZES.items():
         model = build_model(name)
@@ -58,7 +65,9 @@ def test_every_default_recipe_names_its_own_model_and_the_notebooks_are_ten_epoc
 
 def test_unknown_models_are_refused_by_name():
     for attempt in (lambda: build_model("resnet"), lambda: Recipe("resnet"), lambda: default_recipe("resnet")):
-        with pytest.raises(ValueError, match="unknown model 'resnet'; choose one of linear, mlp, conv, strong"):
+        with pytest.raises(
+            ValueError, match="unknown model 'resnet'; choose one of linear, mlp, conv, strong, strong-no-bn"
+        ):
             attempt()
     with pytest.raises(ValueError, match="not one of the package's models"):
         architecture_name(nn.Linear(2, 2))
@@ -80,7 +89,20 @@ CLASSES: dict[type[nn.Module], int] = {
     ConvClassifier: (9 * 32 + 32) + (9 * 32 * 64 + 64) + (1600 * 128 + 128) + (128 * 10 + 10),
     # Convolutions and the first linear layer without bias; each batch norm has a weight and a bias per channel.
     StrongClassifier: 25 * 24 + 2 * 24 + 25 * 24 * 48 + 2 * 48 + 768 * 256 + 2 * 256 + 256 * 10 + 10,
+    # The same layers, each with its bias, and no batch norm.
+    StrongClassifierWithoutBatchNorm: (25 * 24 + 24) + (25 * 24 * 48 + 48) + (768 * 256 + 256) + (256 * 10 + 10),
 }
+
+
+def test_the_stronger_model_without_batch_norm_differs_only_there():
+    with_norm, without = StrongClassifier(), StrongClassifierWithoutBatchNorm()
+    norms = (nn.BatchNorm1d, nn.BatchNorm2d)
+    assert not any(isinstance(layer, norms) for layer in without.modules())
+    kinds = [type(layer) for layer in list(with_norm.modules())[1:] if not isinstance(layer, (*norms, nn.Sequential))]
+    assert kinds == [
+        type(layer) for layer in list(without.modules())[1:] if not isinstance(layer, (nn.Identity, nn.Sequential))
+    ]
+    assert all(layer.bias is not None for layer in without.modules() if isinstance(layer, (nn.Conv2d, nn.Linear)))
 
 
 @pytest.mark.parametrize("architecture", list(CLASSES), ids=lambda c: c.__name__)
