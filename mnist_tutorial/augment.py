@@ -25,10 +25,15 @@ def random_affine(
 
     Each image of the batch ``(N, 1, H, W)`` gets its own random transform, drawn from
     ``generator`` (a CPU generator, so runs repeat), and is resampled bilinearly; pixels moved
-    in from outside the image are background.
+    in from outside the image are background. The transform is computed in the images' own
+    floating-point type.
     """
+    if images.dim() != 4:
+        raise ValueError(f"random_affine takes a batch (N, C, H, W), got shape {tuple(images.shape)}")
+    if not images.is_floating_point():
+        raise TypeError(f"random_affine resamples floating-point images, got {images.dtype}")
     count, _, height, width = images.shape
-    draws = torch.rand(count, 4, generator=generator).to(images.device) * 2 - 1
+    draws = torch.rand(count, 4, generator=generator).to(images.device, images.dtype) * 2 - 1
     angle = draws[:, 0] * math.radians(degrees)
     factor = (scale[0] + scale[1]) / 2 + draws[:, 1] * (scale[1] - scale[0]) / 2
     cos, sin = torch.cos(angle) / factor, torch.sin(angle) / factor

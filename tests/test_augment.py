@@ -95,3 +95,26 @@ def test_pixels_moved_in_from_outside_are_background_and_no_value_leaves_the_inp
     corners = moved[:, 0, [0, 0, -1, -1], [0, -1, 0, -1]]
     assert torch.allclose(corners, torch.full_like(corners, BACKGROUND), atol=1e-5)
     assert moved.min() >= BACKGROUND - 1e-5 and moved.max() <= 2.0 + 1e-5
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16])
+def test_other_floating_point_types_are_resampled_in_their_own_type(dtype):
+    images = torch.zeros(3, 1, 28, 28)
+    images[:, :, 10:18, 12:16] = 2.0
+    moved = random_affine(images.to(dtype), torch.Generator().manual_seed(0))
+    assert moved.dtype == dtype and moved.shape == images.shape
+    if dtype == torch.float64:  # the same transforms as in float32, to float32's rounding
+        reference = random_affine(images, torch.Generator().manual_seed(0))
+        assert torch.allclose(moved.float(), reference, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("images", "error", "message"),
+    [
+        (torch.zeros(2, 1, 28, 28, dtype=torch.uint8), TypeError, "floating-point images, got torch.uint8"),
+        (torch.zeros(1, 28, 28), ValueError, r"a batch \(N, C, H, W\), got shape \(1, 28, 28\)"),
+    ],
+)
+def test_integer_images_or_a_missing_batch_dimension_are_refused(images, error, message):
+    with pytest.raises(error, match=message):
+        random_affine(images, torch.Generator().manual_seed(0))
