@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 
 from mnist_tutorial import paths
 from mnist_tutorial.data import RAW_FILES, raw_folder
+from tests.cold import copy_of_the_working_tree
 
 REPO = Path(__file__).resolve().parent.parent
 IMAGES = sorted(p.name for p in (REPO / "img").iterdir() if p.suffix in {".png", ".jpg"})
@@ -39,21 +39,10 @@ print(json.dumps({
 """
 
 
-def clone_of_the_working_tree(destination: Path) -> Path:
-    """Copy what a clone of the working tree holds: tracked files and new ones git does not ignore."""
-    command = ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"]
-    listed = subprocess.run(command, cwd=REPO, capture_output=True, check=True).stdout.decode().split("\0")
-    for name in filter(None, listed):
-        if (REPO / name).is_file():
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, destination / name)
-    return destination
-
-
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The package built from a copy of the working tree and installed, not editable, into a scratch folder."""
-    source = clone_of_the_working_tree(tmp_path_factory.mktemp("clone"))
+    source = copy_of_the_working_tree(tmp_path_factory.mktemp("clone"))
     target = tmp_path_factory.mktemp("site-packages")
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index"]
     result = subprocess.run([*command, "--target", str(target), str(source)], capture_output=True, text=True)
