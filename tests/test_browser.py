@@ -10,8 +10,10 @@ need is recorded at both widths, with full-page screenshots in `_build/screensho
 from __future__ import annotations
 
 import html.parser
+import re
 import urllib.parse
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -88,7 +90,7 @@ const view = document.documentElement.clientWidth;
 const article = document.querySelector("article.bd-article") || document.body;
 const name = e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + Array.from(e.classList, c => "." + c).join("")
   + " " + (e.textContent || e.getAttribute("src") || "").trim().replace(/\\s+/g, " ").slice(0, 60);
-const cut = [], scrolling = [];
+const cut = [], scrolling = [], unhinted = [];
 function walk(element, left, right) {
   const style = getComputedStyle(element);
   if (style.display === "none" || style.visibility === "hidden" || style.position === "fixed") return;
@@ -96,7 +98,12 @@ function walk(element, left, right) {
   const box = element.getBoundingClientRect();
   if (box.width > 1 && box.height > 1 && (box.left < left - 1 || box.right > right + 1)) return cut.push(name(element));
   if (["auto", "scroll"].includes(style.overflowX)) {
-    if (element.scrollWidth > element.clientWidth + 1) scrolling.push(name(element));
+    if (element.scrollWidth > element.clientWidth + 1) {
+      scrolling.push(name(element));
+      const hint = element.nextElementSibling;
+      const shown = hint && hint.classList.contains("scroll-hint") && hint.getBoundingClientRect().height > 0;
+      if (!style.display.startsWith("inline") && !shown) unhinted.push(name(element));
+    }
     return;
   }
   if (style.overflowX !== "visible" || element === article) {
@@ -106,7 +113,7 @@ function walk(element, left, right) {
 }
 walk(document.querySelector(".bd-article-container") || document.body, 0, view);
 return {
-  view, sideways: document.documentElement.scrollWidth - view, cut, scrolling,
+  view, sideways: document.documentElement.scrollWidth - view, cut, scrolling, unhinted,
   figures: Array.from(article.querySelectorAll("div.cell_output img"), i => ({
     src: i.src, natural: i.naturalWidth, shown: i.getBoundingClientRect().width,
   })),
@@ -429,6 +436,19 @@ def test_nothing_is_cut_off(book: Book, page: str, width: int) -> None:
     assert not layout["cut"], f"{page}: at {width} px, cut off or outside the column:\n" + "\n".join(layout["cut"])
     if width == WIDE:
         assert not layout["scrolling"], f"{page}: at {width} px, boxes that scroll sideways: {layout['scrolling']}"
+    unhinted = layout["unhinted"]
+    assert not unhinted, f"{page}: at {width} px, blocks that scroll with no hint under them: {unhinted}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_ids_are_unique_on_every_page(book: Book, page: str) -> None:
+    """Each id once per page (sphinx-exercise repeats its own; book_fixes.py numbers them)."""
+    url = book.snapshot(page).url
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode("utf-8", "replace")
+    counts = Counter(re.findall(r'\sid="([^"]+)"', text))
+    repeated = {name: count for name, count in counts.items() if count > 1}
+    assert not repeated, f"{page}: ids used more than once: {repeated}"
 
 
 @pytest.mark.parametrize("page", [page for page in PAGES if source_of(page).figures])

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.errors import ConfigError
 
@@ -32,6 +33,26 @@ def drop_repeated_scripts(app: Sphinx, pagename: str, templatename: str, context
             seen.add(key)
             unique.append(script)
     context["script_files"] = unique
+
+
+#: The ids sphinx-exercise gives the body of every exercise and solution, the same on every one.
+REPEATED_IDS = ("exercise-content", "solution-content")
+
+
+def number_repeated_ids(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Make the ids of exercises' and solutions' bodies unique within their page.
+
+    sphinx-exercise 1.x gives each of them the same id (``exercise-content``,
+    ``solution-content``), which is invalid HTML once a page has two exercises. Nothing links to
+    these ids; the n-th on a page becomes ``exercise-content-n``.
+    """
+    counts = dict.fromkeys(REPEATED_IDS, 0)
+    for node in doctree.findall(nodes.Element):
+        ids = node.get("ids", [])
+        for index, name in enumerate(ids):
+            if name in counts:
+                counts[name] += 1
+                ids[index] = f"{name}-{counts[name]}"
 
 
 def _local_mathjax(app: Sphinx) -> tuple[Path, Path] | None:
@@ -74,6 +95,7 @@ def copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
 def setup(app: Sphinx) -> dict[str, bool]:
     """Register the fixes."""
     app.connect("html-page-context", drop_repeated_scripts)
+    app.connect("doctree-resolved", number_repeated_ids)
     app.connect("builder-inited", check_mathjax)
     app.connect("build-finished", copy_mathjax)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
