@@ -41,8 +41,13 @@ def digit_grid(
     columns: int = 6,
     colours: Sequence[str] | None = None,
     size: float = 1.6,
+    value_range: tuple[float, float] | None = None,
 ) -> Figure:
-    """Draw images ``(N, 1, 28, 28)`` or ``(N, 28, 28)`` in a grid, each under its title."""
+    """Draw images ``(N, 1, 28, 28)`` or ``(N, 28, 28)`` in a grid, each under its title.
+
+    Each image is stretched to its own range of values unless ``value_range`` gives one for all
+    (``(0, 255)`` for raw pixels), which keeps fainter images fainter.
+    """
     if len(images) != len(titles):
         raise ValueError(f"{len(images)} images but {len(titles)} titles")
     if len(images) == 0:
@@ -57,7 +62,8 @@ def digit_grid(
     for index, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if index < len(pixels):
-            ax.imshow(pixels[index], cmap="gray_r")
+            low, high = value_range if value_range else (None, None)
+            ax.imshow(pixels[index], cmap="gray_r", vmin=low, vmax=high)
             ax.set_title(titles[index], fontsize=fontsize, color=colours[index] if colours else "black")
     return figure
 

@@ -440,6 +440,26 @@ def test_nothing_is_cut_off(book: Book, page: str, width: int) -> None:
     assert not unhinted, f"{page}: at {width} px, blocks that scroll with no hint under them: {unhinted}"
 
 
+_SEARCH_FIELDS = """
+return Array.from(document.querySelectorAll("button.search-button-field, input[type=search]")).filter(e => {
+  const box = e.getBoundingClientRect(), style = getComputedStyle(e);
+  return box.width > 0 && box.height > 0 && style.visibility !== "hidden";
+}).length;
+"""
+
+
+@pytest.mark.parametrize("page", ["book/intro", "book/07_training"])
+def test_one_search_field_is_shown(book: Book, page: str) -> None:
+    book.snapshot(page)  # the page is open at 1280 px, then narrowed to 400 px
+    _narrow_screen(book.driver)
+    narrow = book.driver.execute_script(_SEARCH_FIELDS)
+    book.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    book.driver.set_window_size(WIDE, 900)
+    book.driver.get(book.snapshot(page).url)
+    wide = book.driver.execute_script(_SEARCH_FIELDS)
+    assert wide == 1 and narrow <= 1, f"{page}: {wide} search fields at {WIDE} px, {narrow} at {NARROW} px"
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_ids_are_unique_on_every_page(book: Book, page: str) -> None:
     """Each id once per page (sphinx-exercise repeats its own; book_fixes.py numbers them)."""

@@ -194,3 +194,12 @@ def test_plot_comparison_gives_each_group_its_panel_legend_and_the_epochs_as_tic
     first, second = plots.plot_comparison(histories, {"first": ["a"], "second": ["b"]}).axes
     assert first.get_shared_x_axes().joined(first, second)  # the panels share the epoch axis, labelled below
     assert first.get_xlabel() == "" and second.get_xlabel() == "epoch"
+
+
+def test_digit_grid_draws_every_image_on_one_scale_when_given_a_value_range() -> None:
+    faint = torch.full((2, 28, 28), 50.0)
+    faint[1] = 200.0
+    stretched = plots.digit_grid(faint, ["a", "b"], columns=2)
+    shared = plots.digit_grid(faint, ["a", "b"], columns=2, value_range=(0, 255))
+    assert [ax.images[0].get_clim() for ax in shared.axes] == [(0, 255), (0, 255)]
+    assert [ax.images[0].get_clim() for ax in stretched.axes] == [(50.0, 50.0), (200.0, 200.0)]
