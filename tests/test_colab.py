@@ -23,8 +23,8 @@ from IPython.core.inputtransformer2 import TransformerManager
 
 from tests.book_extensions import load_extension
 from tests.browser_support import HTML, NOTEBOOK_PAGES
+from tests.cold import copy_of_the_working_tree
 from tests.test_binder import launch_links, unavailable
-from tests.test_install import clone_of_the_working_tree
 
 REPO = Path(__file__).resolve().parent.parent
 REF = "0123456789abcdef0123456789abcdef01234567"
@@ -71,7 +71,7 @@ def test_the_notebook_is_the_chapters_notebook_for_readers(published: Path, page
 
 def test_pip_accepts_the_setup_cells_requirement_from_a_git_repository(published: Path, tmp_path: Path):
     """The cell's `mnist_tutorial @ git+URL@COMMIT`, with a local repository standing in for GitHub."""
-    repository = clone_of_the_working_tree(tmp_path / "repository")
+    repository = copy_of_the_working_tree(tmp_path / "repository")
     git = ["git", "-C", str(repository), "-c", "user.name=test", "-c", "user.email=test@example.com"]
     subprocess.run([*git, "init", "--quiet"], check=True)
     subprocess.run([*git, "add", "--all"], check=True)
