@@ -21,15 +21,19 @@ export MNIST_TUTORIAL_PROGRESS ?= 0
 # runs of 500 steps). Both are settings of the process, not of the package.
 SPIN := OMP_WAIT_POLICY=ACTIVE MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824
 
-.PHONY: help venv lab book book-clean references test lint unit nbval browser images bench bench-build gpu-check clean
+.PHONY: help venv lab book book-clean references test lint unit nbval browser images bench bench-build gpu-check linkcheck pdf clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 # requirements-dev.txt includes requirements.txt (what readers need) and adds the developers' tools.
+# TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu installs PyTorch's CPU-only build of the pinned
+# pair first (about 0.9 GB instead of 5.3 GB); the pins then keep it, since 2.14.1+cpu satisfies ==2.14.1.
+TORCH_PINS := $(shell grep -E '^(torch|torchvision)==' requirements.txt | cut -d' ' -f1)
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(if $(TORCH_INDEX_URL),$(BIN)/python -m pip install --quiet $(TORCH_PINS) --index-url $(TORCH_INDEX_URL))
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
@@ -78,6 +82,21 @@ book-clean:  ## forget the built book and the execution cache
 
 references: $(STAMP)  ## re-execute the chapters into tests/notebooks/*.ipynb (what nbval compares)
 	$(SPIN) $(BIN)/python -m tests.references write
+
+# The whole book as one PDF: Jupyter Book's LaTeX builder with XeLaTeX, from the execution cache that
+# `make book` fills, into _build/latex/mnist-tutorial.pdf; then the HTML again, every page's download
+# menu offering the PDF, which goes into the site beside index.html (what CI publishes from main).
+# TeX comes from Debian's packages: bash .ci/install-tex.sh.
+BOOK_PDF := $(BUILD)/latex/mnist-tutorial.pdf
+pdf: book  ## the whole book as one PDF (XeLaTeX: bash .ci/install-tex.sh), offered by the HTML's download menus
+	@command -v xelatex >/dev/null && command -v latexmk >/dev/null && command -v xindy >/dev/null || \
+		{ echo "make pdf needs XeLaTeX, latexmk and xindy: bash .ci/install-tex.sh" >&2; exit 1; }
+	$(SPIN) $(BIN)/jupyter-book build . -W --keep-going --builder pdflatex
+	BOOK_PDF=$(BOOK_PDF) $(SPIN) $(BIN)/jupyter-book build . -W --keep-going --builder html
+
+# After `make book`, whose execution cache the builder uses (a chapter missing from it runs first).
+linkcheck: $(STAMP)  ## check the book's external links (CI: weekly); says so and passes when offline
+	bash .ci/linkcheck
 
 lint: $(STAMP)  ## ruff, on the package, tests, benchmarks and scripts
 	$(BIN)/ruff check .

@@ -28,6 +28,9 @@ BLOCKING = SEVERITIES.index("medium")
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 PIN_COMMENT = re.compile(r"@[0-9a-f]{40}\s+#\s*v\d+\.\d+\.\d+\s*$")
 GPU_LABELS = {"self-hosted", "linux", "gpu"}
+#: What both test jobs run: the script that CI runs on any machine (README: "what CI runs").
+CI_RUN = "bash .ci/run"
+CPU_WHEELS = "https://download.pytorch.org/whl/cpu"
 # The only jobs that write: Pages' deployment, and the one that pushes the Colab notebooks to their branch.
 WRITERS = {("ci.yml", "deploy"): {"pages", "id-token"}, ("ci.yml", "colab"): {"contents"}}
 
@@ -216,7 +219,7 @@ def test_both_ci_jobs_run_make_test_with_the_browser_and_mnist_in_place(ci: dict
     for name in ("cpu", "gpu"):
         job = ci["jobs"][name]
         assert job["env"]["MNIST_TUTORIAL_DATA"] == "${{ github.workspace }}/data"
-        test_step = next(step for step in job["steps"] if step.get("run") == "make test")
+        test_step = next(step for step in job["steps"] if step.get("run") == CI_RUN)
         assert {"CHROME_BIN", "CHROMEDRIVER"} <= set(test_step["env"]), f"{name}: the browser tests need both paths"
         caches = [step["with"]["key"] for step in job["steps"] if "actions/cache" in step.get("uses", "")]
         assert "mnist-raw-v1" in caches
@@ -225,6 +228,55 @@ def test_both_ci_jobs_run_make_test_with_the_browser_and_mnist_in_place(ci: dict
         assert any("_build/.dependencies" in path for path in cached), "without it, make book re-runs every chapter"
         assert any(step.get("if") == "failure()" and "upload-artifact" in step.get("uses", "") for step in job["steps"])
     assert ci["jobs"]["cpu"]["runs-on"] == "ubuntu-latest"
+
+
+def test_the_readme_and_the_workflow_agree_about_what_ci_runs(ci: dict[str, Any]):
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "| `.ci/run` | what CI runs" in readme
+    assert "make test" in (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    for name in ("cpu", "gpu"):
+        runs = [step.get("run", "") for step in ci["jobs"][name]["steps"]]
+        assert CI_RUN in runs and "make test" not in runs, f"{name}: CI must run .ci/run, not its own copy"
+
+
+def test_the_cpu_job_installs_pytorchs_cpu_build_and_the_gpu_job_does_not(ci: dict[str, Any]):
+    assert ci["jobs"]["cpu"]["env"]["TORCH_INDEX_URL"] == CPU_WHEELS
+    assert "TORCH_INDEX_URL" not in ci["jobs"]["gpu"]["env"]
+    dry_run = subprocess.run(
+        ["make", "-n", "-W", "requirements.txt", "venv", f"TORCH_INDEX_URL={CPU_WHEELS}"],
+        capture_output=True, text=True, cwd=REPO, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    pins = [line for line in (REPO / "requirements.txt").read_text().splitlines() if line.startswith("torch")]
+    assert f"pip install --quiet {' '.join(pins)} --index-url {CPU_WHEELS}" in dry_run
+    assert dry_run.index(CPU_WHEELS) < dry_run.index("-r requirements-dev.txt"), "PyTorch first, then the pins"
+
+
+def test_main_publishes_the_checked_pdf_of_the_book_beside_the_html(ci: dict[str, Any]):
+    steps = ci["jobs"]["cpu"]["steps"]
+    names = [step.get("run") or step.get("uses", "") for step in steps]
+    pdf_at = next(i for i, name in enumerate(names) if "make pdf" in name)
+    upload_at = next(i for i, name in enumerate(names) if name.startswith("actions/upload-pages-artifact@"))
+    assert names.index(CI_RUN) < pdf_at < upload_at
+    assert "tests/test_pdf.py" in names[pdf_at], "the PDF is checked before it is published"
+    assert words(steps[pdf_at]["if"]) == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+
+
+def test_the_external_links_are_checked_every_week_and_never_on_a_push(ci: dict[str, Any]):
+    links = ci["jobs"]["links"]
+    assert words(links["if"]) == "github.event_name == 'schedule' || github.event_name == 'workflow_dispatch'"
+    assert "make linkcheck" in [step.get("run") for step in links["steps"]]
+    assert ci["on"]["schedule"], "the weekly run"
+
+
+def test_the_link_check_passes_offline_saying_what_it_skipped():
+    result = subprocess.run(
+        ["bash", ".ci/linkcheck"], capture_output=True, text=True, cwd=REPO, timeout=60,
+        env={"PATH": "/usr/bin:/bin", "LINKCHECK_HOST": "unreachable.invalid", "PYTHON": sys.executable},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "linkcheck: unreachable.invalid cannot be reached from here; the external links were not checked"
+    )
 
 
 def test_the_gpu_job_waits_for_a_gpu_runner_and_shows_the_gpu(ci: dict[str, Any]):
@@ -242,7 +294,7 @@ def test_only_the_book_that_passed_the_checks_on_main_is_published(ci: dict[str,
     cpu, deploy, colab = ci["jobs"]["cpu"], ci["jobs"]["deploy"], ci["jobs"]["colab"]
     names = [step.get("run") or step.get("uses", "") for step in cpu["steps"]]
     upload_at = next(i for i, name in enumerate(names) if name.startswith("actions/upload-pages-artifact@"))
-    assert names.index("make test") < upload_at, "the artifact must be the book make test checked"
+    assert names.index(CI_RUN) < upload_at, "the artifact must be the book make test checked"
     upload = cpu["steps"][upload_at]
     assert upload["with"]["path"] == "_build/html" and words(upload["if"]) == on_main
     for job in (deploy, colab):
