@@ -54,3 +54,44 @@ def test_a_mathjax_from_the_web_needs_no_copy(tmp_path: Path) -> None:
     book_fixes.check_mathjax(app)
     book_fixes.copy_mathjax(app, None)
     assert not (tmp_path / "html").exists()
+
+
+def _page_context() -> dict:
+    """What the book theme leaves in a page's context: its download menu, then another button."""
+    download = {"type": "group", "label": "download-buttons", "buttons": [{"label": "download-source-button"}]}
+    return {"header_buttons": [download, {"label": "fullscreen-button"}], "pathto": lambda name, relative: f"../{name}"}
+
+
+def test_with_the_pdf_every_download_menu_offers_it_and_the_site_holds_it(tmp_path: Path) -> None:
+    pdf = tmp_path / "latex" / "mnist-tutorial.pdf"
+    pdf.parent.mkdir()
+    pdf.write_bytes(b"%PDF-1.5")
+    app = _book(tmp_path, installed=None)
+    app.config.book_pdf = str(pdf)
+    (tmp_path / "html").mkdir()
+    book_fixes.check_book_pdf(app)
+    context = _page_context()
+    book_fixes.offer_book_pdf(app, "book/01_tensors", "page.html", context, None)
+    menu = context["header_buttons"][0]["buttons"]
+    assert [button["label"] for button in menu] == ["download-source-button", "download-book-pdf-button"]
+    assert menu[1]["url"] == "../mnist-tutorial.pdf" and menu[1]["type"] == "link"
+    book_fixes.copy_book_pdf(app, None)
+    assert (tmp_path / "html" / "mnist-tutorial.pdf").read_bytes() == b"%PDF-1.5"
+
+
+def test_without_the_pdf_the_menus_are_the_themes(tmp_path: Path) -> None:
+    app = _book(tmp_path, installed=None)
+    app.config.book_pdf = ""
+    book_fixes.check_book_pdf(app)
+    context = _page_context()
+    book_fixes.offer_book_pdf(app, "book/01_tensors", "page.html", context, None)
+    assert context == {**_page_context(), "pathto": context["pathto"]}
+    book_fixes.copy_book_pdf(app, None)
+    assert not (tmp_path / "html").exists()
+
+
+def test_a_pdf_that_is_not_there_stops_the_build_saying_what_to_run(tmp_path: Path) -> None:
+    app = _book(tmp_path, installed=None)
+    app.config.book_pdf = str(tmp_path / "missing.pdf")
+    with pytest.raises(ConfigError, match=r"names no file: run `make pdf`"):
+        book_fixes.check_book_pdf(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -92,8 +93,49 @@ def copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
         shutil.copytree(es5 / part, target / part, dirs_exist_ok=True)
 
 
+#: The variable that names the PDF of the whole book (``make pdf``) for an HTML build to offer.
+BOOK_PDF_ENV = "BOOK_PDF"
+#: The PDF's name in the site, beside index.html.
+BOOK_PDF_NAME = "mnist-tutorial.pdf"
+
+
+def check_book_pdf(app: Sphinx) -> None:
+    """Fail at once when ``book_pdf`` names a file that is not there."""
+    if app.builder.format == "html" and app.config.book_pdf and not Path(app.config.book_pdf).is_file():
+        raise ConfigError(f"{BOOK_PDF_ENV}={app.config.book_pdf} names no file: run `make pdf`, which builds it")
+
+
+def offer_book_pdf(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    """Add the whole book's PDF to the page's download menu, after the theme's own entries."""
+    if not app.config.book_pdf:
+        return
+    for group in context.get("header_buttons", []):
+        if group.get("label") == "download-buttons":
+            group["buttons"].append(
+                {
+                    "type": "link",
+                    "url": context["pathto"](BOOK_PDF_NAME, 1),
+                    "text": "book .pdf",
+                    "tooltip": "Download the whole book as a PDF",
+                    "icon": "fas fa-book",
+                    "label": "download-book-pdf-button",
+                }
+            )
+
+
+def copy_book_pdf(app: Sphinx, exception: Exception | None) -> None:
+    """Copy the book's PDF into the site, where the download menus point."""
+    if exception is None and app.builder.format == "html" and app.config.book_pdf:
+        shutil.copyfile(app.config.book_pdf, Path(app.outdir) / BOOK_PDF_NAME)
+
+
 def setup(app: Sphinx) -> dict[str, bool]:
     """Register the fixes."""
+    # A change of the PDF's path re-renders every page (rebuild "html"), so that every menu says the same.
+    app.add_config_value("book_pdf", os.environ.get(BOOK_PDF_ENV, ""), "html", str)
+    app.connect("builder-inited", check_book_pdf)
+    app.connect("html-page-context", offer_book_pdf, priority=600)  # after the theme's buttons (501)
+    app.connect("build-finished", copy_book_pdf)
     app.connect("html-page-context", drop_repeated_scripts)
     app.connect("doctree-resolved", number_repeated_ids)
     app.connect("builder-inited", check_mathjax)
