@@ -199,7 +199,8 @@ def location(project: str, name: str, kind: str) -> str:
         return "reference/index.html#module-$" if kind == "py:module" else "reference/api/$.html#$"
     if project == "matplotlib":
         if kind == "py:module":
-            page = "pyplot_summary" if name.endswith("pyplot") else f"{name.removeprefix('matplotlib.')}_api"
+            pages = {"matplotlib": "matplotlib_configuration_api", "matplotlib.pyplot": "pyplot_summary"}
+            page = pages.get(name, f"{name.removeprefix('matplotlib.')}_api")
             return f"api/{page}.html#module-$"
         if name == "matplotlib.axes.Axes":
             return "api/axes_api.html#$"
