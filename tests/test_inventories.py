@@ -69,7 +69,7 @@ def committed() -> dict[str, str]:
     found: dict[str, str] = {}
     for project in make_inventories.PROJECTS.values():
         path = make_inventories.TARGET / f"{project.name}.inv"
-        for kind, items in make_inventories.read(path, project.url).items():
+        for items in make_inventories.read(path, project.url).values():
             for name, item in items.items():
                 assert found.get(name, item[2]) == item[2], f"{name} has two addresses"
                 found[name] = item[2]
