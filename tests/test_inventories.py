@@ -10,8 +10,10 @@ from __future__ import annotations
 import ast
 import importlib.util
 import inspect
+import io
 import sys
 import typing
+import zlib
 from pathlib import Path
 from types import ModuleType
 
@@ -232,3 +234,31 @@ def test_inline_code_links_only_to_the_name_it_writes(text, expected):
         "model.zero_grad": {"torch.nn.Module.zero_grad"},
     }
     assert api_links.target(text, known, code) == expected
+
+
+def test_the_published_inventories_are_read_for_the_same_names(monkeypatch):
+    """The scheduled job's path, offline: a "published" objects.inv with an extra name and a moved page."""
+    base = make_inventories.PROJECTS["pandas"].url
+    entries = make_inventories.generated("pandas")
+    moved = [(n, k, "moved.html#$" if n == "pandas.DataFrame" else w) for n, k, w in entries]
+    published = [*moved, ("pandas.not_selected", "py:function", "elsewhere.html#$")]
+
+    class Response(io.BytesIO):
+        def __enter__(self) -> Response:
+            return self
+
+        def __exit__(self, *args: object) -> None:
+            self.close()
+
+    def fake_urlopen(url: str, timeout: float) -> Response:
+        assert url == base + "objects.inv"
+        header = "# Sphinx inventory version 2\n# Project: pandas\n# Version: 1\n"
+        header += "# The remainder of this file is compressed using zlib.\n"
+        lines = "".join(f"{n} {k} 1 {w} -\n" for n, k, w in published)
+        return Response(header.encode() + zlib.compress(lines.encode()))
+
+    monkeypatch.setattr(make_inventories.urllib.request, "urlopen", fake_urlopen)
+    found = {name: where for name, _, where in make_inventories.published("pandas")}
+    assert "pandas.not_selected" not in found
+    assert found["pandas.DataFrame"] == "moved.html#pandas.DataFrame"
+    assert found["pandas.DataFrame.groupby"] == KNOWN["pandas.DataFrame.groupby"].removeprefix(base)
