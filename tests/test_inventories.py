@@ -8,34 +8,25 @@ KNOWN holds addresses copied from the projects' documentation, which both must g
 from __future__ import annotations
 
 import ast
-import importlib.util
+import importlib
 import inspect
 import io
 import sys
 import typing
 import zlib
 from pathlib import Path
-from types import ModuleType
 
 import jupytext
 import pytest
 
 import mnist_tutorial
+from tests.book_extensions import load_extension
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, REPO / "book" / "_ext" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-make_inventories = _load("make_inventories")
-api_links = _load("api_links")
+make_inventories = load_extension("make_inventories")
+api_links = load_extension("api_links")
 
 #: Addresses as the projects' documentation has them (copied from their pages).
 KNOWN = {
