@@ -68,6 +68,9 @@ return {
     button: a.matches(".btn, [role=button], [data-bs-toggle], .dropdown-item"),
     self: a.matches(".navbar-brand") || !!a.closest(".current, [aria-current]"),
   })),
+  apiLinks: Array.from(article.querySelectorAll("a.sphinx-codeautolink-a, a.api-link"), a => ({
+    text: a.textContent.trim(), url: a.href, inCode: !!a.closest("div.highlight"),
+  })),
   sidebar: sidebar ? Array.from(sidebar.querySelectorAll("a[href]"), a => a.href) : [],
   next: (document.querySelector("a.right-next") || {}).href || null,
   notebooks: Array.from(header.querySelectorAll('a[href$=".ipynb"]'))  // the download menu's own copy;
@@ -338,6 +341,40 @@ def _goes_nowhere(link: dict[str, Any]) -> bool:
 def test_no_broken_looking_hrefs(book: Book, page: str) -> None:
     bad = [link["href"] for link in book.snapshot(page).data["links"] if _goes_nowhere(link)]
     assert not bad, f"{page}: links that go nowhere: {bad}"
+
+
+PYTORCH = "https://docs.pytorch.org/docs/stable/generated/"
+API_LINKS_PAGE = "book/06_models"
+#: Names on API_LINKS_PAGE, whether in a code cell (else in the prose), and the address each must link to.
+API_LINKS = [
+    ("nn.Linear", True, PYTORCH + "torch.nn.Linear.html#torch.nn.Linear"),
+    ("nn.Linear", False, PYTORCH + "torch.nn.Linear.html#torch.nn.Linear"),
+    ("torch.no_grad", True, PYTORCH + "torch.no_grad.html#torch.no_grad"),
+    ("F.log_softmax", True, PYTORCH + "torch.nn.functional.log_softmax.html#torch.nn.functional.log_softmax"),
+    ("F.cross_entropy", False, PYTORCH + "torch.nn.functional.cross_entropy.html#torch.nn.functional.cross_entropy"),
+    ("nn.Conv2d", False, PYTORCH + "torch.nn.Conv2d.html#torch.nn.Conv2d"),
+    ("print", True, "https://docs.python.org/3/library/functions.html#print"),
+    ("mt.count_parameters", False, "api.html#mnist_tutorial.count_parameters"),
+    ("mt.ConvClassifier", True, "api.html#mnist_tutorial.ConvClassifier"),
+]
+
+
+def test_api_names_link_to_their_documentation(book: Book) -> None:
+    """sphinx-codeautolink links the names in the code cells, book/_ext/api_links.py those in the prose."""
+    shot = book.snapshot(API_LINKS_PAGE)
+    links = shot.data["apiLinks"]
+    found: dict[tuple[str, bool], set[str]] = {}
+    for link in links:
+        found.setdefault((link["text"], link["inCode"]), set()).add(link["url"])
+    wrong = {
+        f"{text} ({'code' if in_code else 'prose'})": sorted(found.get((text, in_code), set())) or "no link"
+        for text, in_code, href in API_LINKS
+        if found.get((text, in_code)) != {urllib.parse.urljoin(shot.url, href)}
+    }
+    assert not wrong, f"{API_LINKS_PAGE}: names that do not link (only) to their documentation: {wrong}"
+    in_code = sum(link["inCode"] for link in links)
+    prose = len(links) - in_code
+    assert in_code >= 100 and prose >= 20, f"{API_LINKS_PAGE}: {in_code} links in code, {prose} in prose"
 
 
 # 4. search

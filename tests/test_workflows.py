@@ -306,6 +306,15 @@ def test_only_the_book_that_passed_the_checks_on_main_is_published(ci: dict[str,
     assert writes(cpu["permissions"]) == set()
 
 
+def test_the_inventories_are_compared_with_the_published_ones_weekly_and_never_on_pushes(ci: dict[str, Any]):
+    job = ci["jobs"]["inventories"]
+    assert words(job["if"]) == "github.event_name == 'schedule' || github.event_name == 'workflow_dispatch'"
+    assert ci["on"]["schedule"], "the weekly run"
+    script = next(step["run"] for step in job["steps"] if "--published" in step.get("run", ""))
+    assert "diff -u" in script and "exit 1" in script
+    assert writes(job["permissions"]) == set(), "it reports; it does not push"
+
+
 def test_the_checks_reject_bad_workflows(tmp_path: Path):
     broken, unsafe = tmp_path / "broken.yml", tmp_path / "unsafe.yml"
     broken.write_text(BROKEN, encoding="utf-8")
