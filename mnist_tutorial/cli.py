@@ -69,7 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train_cmd.add_argument("--model", choices=list(MODELS), default="conv", help="which model (default: conv)")
     train_cmd.add_argument("--epochs", type=_positive_int, help="passes over the data (default: the model's recipe)")
-    train_cmd.add_argument("--batch-size", type=_positive_int, help="images per step (default: the model's recipe)")
+    train_cmd.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        help="images per step, of all processes together under torchrun (default: the recipe)",
+    )
     train_cmd.add_argument("--lr", type=_positive_float, help="learning rate (default: the model's recipe)")
     train_cmd.add_argument("--optimizer", choices=list(OPTIMIZERS), help="optimizer (default: the model's recipe)")
     train_cmd.add_argument("--momentum", type=float, help="SGD momentum (default: the model's recipe)")
