@@ -100,10 +100,11 @@ DDP_SCRIPT = ROOT / "mnist_tutorial" / "train_ddp.py"
 
 def plan(args: argparse.Namespace, env: dict[str, str]) -> dict[str, tuple[str, list[str], dict[str, str]]]:
     """Return the name, command and environment of each step, by its key."""
-    # a rehearsal on the CPU runs the script with gloo in two processes instead
-    processes, backend = ("2", "gloo") if args.rehearse else ("gpu", "nccl")
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", processes, "--standalone"]
-    ddp = [*torchrun, "-m", "mnist_tutorial.train_ddp", "--backend", backend, "--epochs", "1"]
+    # a rehearsal on the CPU runs the script with gloo in two processes, on the chapter's 4,000 images
+    rehearsal = ["--nproc-per-node", "2"], ["--backend", "gloo", "--train-size", "4000"]
+    processes, options = rehearsal if args.rehearse else (["--nproc-per-node", "gpu"], ["--backend", "nccl"])
+    torchrun = [sys.executable, "-m", "torch.distributed.run", *processes, "--standalone"]
+    ddp = [*torchrun, "-m", "mnist_tutorial.train_ddp", *options, "--epochs", "1"]
     return {
         "nbval-cuda": ("nbval (GPU)", ["make", "nbval"], env),
         "cuda-tests": ("CUDA tests", [sys.executable, "-m", "pytest", "-q", "tests/test_cuda_graphs.py"], env),
