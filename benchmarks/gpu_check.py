@@ -12,7 +12,7 @@ try). With a model cache of its own (the reader's cache is untouched), in this o
    pipeline against the package's;
 4. ``book``: a cold ``make book`` (``_build`` removed first; the models nbval trained stay cached);
 5. ``distributed``: the distributed chapter's script with ``nccl``, when the book has one
-   (``book/scripts/train_ddp.py``);
+   (the package's module ``mnist_tutorial.train_ddp``, which the chapter prints whole), on every GPU;
 6. ``nbval-cpu`` (not by default): ``make nbval`` forced onto the machine's CPU, beside the GPU
    steps from the start, on ``--cpu-threads`` threads.
 
@@ -95,13 +95,16 @@ DEFAULT_STEPS = STEPS[:-1]
 BUDGETS = {"nbval-cuda": 150, "cuda-tests": 30, "bench": 60, "book": 120, "distributed": 30, "nbval-cpu": 420}
 
 #: The distributed chapter's training script, run by the ``distributed`` step where it exists.
-DDP_SCRIPT = ROOT / "book" / "scripts" / "train_ddp.py"
+DDP_SCRIPT = ROOT / "mnist_tutorial" / "train_ddp.py"
 
 
 def plan(args: argparse.Namespace, env: dict[str, str]) -> dict[str, tuple[str, list[str], dict[str, str]]]:
     """Return the name, command and environment of each step, by its key."""
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "gpu", "--standalone"]
-    ddp = [*torchrun, str(DDP_SCRIPT), "--backend", "nccl", "--epochs", "1"]
+    # a rehearsal on the CPU runs the script with gloo in two processes, on the chapter's 4,000 images
+    rehearsal = ["--nproc-per-node", "2"], ["--backend", "gloo", "--train-size", "4000"]
+    processes, options = rehearsal if args.rehearse else (["--nproc-per-node", "gpu"], ["--backend", "nccl"])
+    torchrun = [sys.executable, "-m", "torch.distributed.run", *processes, "--standalone"]
+    ddp = [*torchrun, "-m", "mnist_tutorial.train_ddp", *options, "--epochs", "1"]
     return {
         "nbval-cuda": ("nbval (GPU)", ["make", "nbval"], env),
         "cuda-tests": ("CUDA tests", [sys.executable, "-m", "pytest", "-q", "tests/test_cuda_graphs.py"], env),

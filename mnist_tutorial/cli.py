@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from . import distributed
 from ._version import __version__
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import MNISTDataError, TensorBatches, ensure_mnist, load_split, raw_folder
@@ -68,7 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train_cmd.add_argument("--model", choices=list(MODELS), default="conv", help="which model (default: conv)")
     train_cmd.add_argument("--epochs", type=_positive_int, help="passes over the data (default: the model's recipe)")
-    train_cmd.add_argument("--batch-size", type=_positive_int, help="images per step (default: the model's recipe)")
+    train_cmd.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        help="images per step, of all processes together under torchrun (default: the recipe)",
+    )
     train_cmd.add_argument("--lr", type=_positive_float, help="learning rate (default: the model's recipe)")
     train_cmd.add_argument("--optimizer", choices=list(OPTIMIZERS), help="optimizer (default: the model's recipe)")
     train_cmd.add_argument("--momentum", type=float, help="SGD momentum (default: the model's recipe)")
@@ -119,16 +124,22 @@ def _train(args: argparse.Namespace) -> None:
     recipe = replace(default_recipe(args.model), **{k: v for k, v in options.items() if v is not None})
     device = pick_device(args.device)
     ensure_mnist(args.data)
-    print(f"training {recipe} on {device}", flush=True)
-    run = trained_model(recipe, device, args.data, progress=args.progress)
+    say = (lambda *_, **__: None) if distributed.quiet() else print  # under torchrun, rank 0 alone
+    if distributed.launched():
+        device = distributed.process_device(device)
+        say(f"training {recipe} with DistributedDataParallel, {os.environ['WORLD_SIZE']} processes", flush=True)
+        run = distributed.train(recipe, device, args.data, progress=args.progress)
+    else:
+        print(f"training {recipe} on {device}", flush=True)
+        run = trained_model(recipe, device, args.data, progress=args.progress)
     for row in run.history.itertuples():
-        print(
+        say(
             f"epoch {row.epoch:3d}  train loss {row.train_loss:.4f}  validation loss {row.val_loss:.4f}  "
             f"validation accuracy {row.val_accuracy:.2%}  ({row.seconds:.1f} s)"
         )
     if run.cached:
-        print("(taken from the cache: this recipe was trained before on this kind of device)")
-    if args.save:
+        say("(taken from the cache: this recipe was trained before on this kind of device)")
+    if args.save and not distributed.quiet():
         val_accuracy = float(run.history["val_accuracy"].iloc[-1])
         metadata = {"recipe": asdict(recipe), "epochs": recipe.epochs, "val_accuracy": val_accuracy}
         path = save_checkpoint(run.model, args.save, **metadata)
@@ -169,7 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         handlers[args.command](args)
     except (MNISTDataError, CheckpointError, NotCachedError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        if not distributed.quiet():  # under torchrun every rank fails alike; rank 0 says why
+            print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
