@@ -6,7 +6,7 @@ rank and the world size; the same file runs on CPUs (gloo), on GPUs
 
     torchrun --nproc-per-node 2 -m mnist_tutorial.train_ddp
     torchrun --nproc-per-node gpu -m mnist_tutorial.train_ddp --backend nccl
-    torchrun --nnodes 2 --node-rank 0 --nproc-per-node 1 \\
+    torchrun --nnodes 2 --nproc-per-node 1 --rdzv-id JOB \\
         --rdzv-backend c10d --rdzv-endpoint HOST:PORT \\
         -m mnist_tutorial.train_ddp
 """
@@ -24,7 +24,7 @@ import mnist_tutorial as mt
 
 
 def parse_args() -> argparse.Namespace:
-    """Read the options; bad ones stop every process with one line."""
+    """Read the options; bad ones stop every process with a usage line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backend", choices=["gloo", "nccl"], default="gloo")
     parser.add_argument("--model", choices=list(mt.MODELS), default="linear")
