@@ -110,7 +110,7 @@ def plan(args: argparse.Namespace, env: dict[str, str]) -> dict[str, tuple[str, 
         "cuda-tests": ("CUDA tests", [sys.executable, "-m", "pytest", "-q", "tests/test_cuda_graphs.py"], env),
         "bench": ("bench (GPU)", ["make", "bench", f"BENCH_ARGS={args.bench_args}"], env),
         "book": ("book (cold)", ["make", "book"], env),
-        "distributed": ("distributed script (nccl)", ddp, env),
+        "distributed": (f"distributed script ({options[1]})", ddp, env),
     }
 
 
