@@ -24,6 +24,7 @@ from docutils import nodes
 from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.ext.intersphinx import InventoryAdapter
+from sphinx_codeautolink.extension import resolve
 from sphinx_codeautolink.extension.block import CodeBlockAnalyser
 
 #: The names the chapters import modules as.
@@ -139,8 +140,25 @@ def _depart_titled_section(self: CodeBlockAnalyser, node: nodes.section) -> None
         _depart_section(self, node)
 
 
+_get_type_hints = resolve.get_type_hints
+
+
+def _type_hints_or_none(value: object) -> dict[str, Any]:
+    """The type hints sphinx-codeautolink follows, or none where they cannot be evaluated.
+
+    sphinx-codeautolink 0.20 catches only ``NameError`` and ``TypeError`` from ``get_type_hints``;
+    Pillow's ``ImageDraw.Draw`` has hints that name ``PIL._imaging._Outline``, which the compiled module
+    lacks, and the ``AttributeError`` stopped the build. Such a name is left unlinked instead.
+    """
+    try:
+        return _get_type_hints(value)
+    except AttributeError:
+        return {}
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
-    """Register the transform, and let sphinx-codeautolink read the sections of sphinx-exercise."""
+    """Register the transform, and let sphinx-codeautolink read sphinx-exercise's sections and Pillow's hints."""
     CodeBlockAnalyser.depart_section = _depart_titled_section
+    resolve.get_type_hints = _type_hints_or_none
     app.connect("doctree-resolved", link_prose_names)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
