@@ -74,9 +74,12 @@ def test_the_command_line_trains_with_ddp_under_torchrun(mnist_root: Path, tmp_p
     assert "LinearClassifier, trained 1 epochs" in scored.stdout and "test accuracy" in scored.stdout
     # the same recipe as one process: the batches split in two, up to rounding
     plain = tmp_path / "plain.pt"
+    # a cache of its own: the session's may hold a linear model of one epoch that another test
+    # trained on other data (the cache key names the recipe, not the data)
+    own_cache = {**os.environ, "MNIST_TUTORIAL_CACHE": str(tmp_path / "cache")}
     single = subprocess.run(
         [sys.executable, "-m", "mnist_tutorial", "train", *options, str(plain), "--device", "cpu"],
-        capture_output=True, text=True, timeout=HANG,
+        capture_output=True, text=True, timeout=HANG, env=own_cache,
     )  # fmt: skip
     assert single.returncode == 0, single.stderr
     gap = largest_difference(mt.load_checkpoint(saved).model.state_dict(), mt.load_checkpoint(plain).model.state_dict())

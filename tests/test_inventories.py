@@ -136,7 +136,9 @@ def used_names() -> set[str]:
 
 
 def documented(name: str) -> bool:
-    """Whether the inventories are meant to hold `name`: a module, class or function, not a constant."""
+    """Whether the inventories are meant to hold `name`: a public module, class or function, not a constant."""
+    if any(part.startswith("_") for part in name.split(".")):
+        return False  # private: PyTorch documents no torch._inductor
     try:
         value = make_inventories.find(name)
     except (LookupError, AttributeError):

@@ -77,6 +77,11 @@ MODULES = {
         "torch.accelerator",
         "torch.linalg",
         "torch.onnx",
+        "torch.nn.parallel",
+        "torch.distributed",
+        "torch.profiler",
+        "torch.backends",
+        "torch.backends.cudnn",
     ),
     "torchvision": (
         "torchvision",
@@ -173,13 +178,17 @@ def location(project: str, name: str, kind: str) -> str:
         pages |= {"torch.utils.data": "data", "torch.cuda": "cuda", "torch.nn.init": "nn.init"}
         pages |= {"torch.autograd": "autograd", "torch.linalg": "linalg", "torch.onnx": "onnx"}
         pages |= {"torch.accelerator": "accelerator", "torch.optim.lr_scheduler": "optim"}
+        pages |= {"torch.nn.parallel": "nn", "torch.distributed": "distributed", "torch.profiler": "profiler"}
+        pages |= {"torch.backends": "backends", "torch.backends.cudnn": "backends"}
         if kind == "py:module":
             return f"{pages[name]}.html#module-$"
         if name == "torch.Tensor":
             return "tensors.html#$"
-        for module in ("torch.utils.data", "torch.nn.init", "torch.onnx"):
+        for module in ("torch.utils.data", "torch.nn.init", "torch.onnx", "torch.distributed", "torch.profiler"):
             if name.startswith(module + "."):
                 return f"{pages[module]}.html#$"
+        if name.startswith("torch.backends."):
+            return "backends.html#$"
         if name.startswith("torch.nn.Module."):
             return "generated/torch.nn.Module.html#$"
         return "generated/$.html#$"
@@ -221,6 +230,10 @@ def owner_module(name: str) -> str:
     return parts[0]
 
 
+#: Classes a module documents although they are defined elsewhere in the same project.
+DOCUMENTED_HERE = {"torch.profiler": {"record_function", "ProfilerActivity"}}
+
+
 def belongs(project: str, module_name: str, value: object) -> bool:
     """Whether `value`, found in `module_name`, is the project's own, and no class that another module documents.
 
@@ -230,6 +243,8 @@ def belongs(project: str, module_name: str, value: object) -> bool:
     if project == "python" or not isinstance(defined_in, str):
         return True
     if inspect.isclass(value):
+        if getattr(value, "__name__", None) in DOCUMENTED_HERE.get(module_name, ()):
+            return True
         return defined_in == module_name or defined_in.startswith(module_name + ".")
     return defined_in.split(".")[0] == project
 
