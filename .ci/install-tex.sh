@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What `make pdf` needs: XeLaTeX, latexmk, xindy (Sphinx's index with XeLaTeX), the FreeFont faces that
 # Sphinx's LaTeX output sets for XeLaTeX, and poppler's pdftoppm and pdfimages (tests/test_pdf.py), all
-# from Debian's packages (450 MB installed on a Debian 12 machine that had none of it). Installs only when something is missing.
+# from Debian's packages (450 MB installed on a Debian 12 machine that had none of it). Installs only
+# when something is missing.
 set -euo pipefail
 
 sudo=""
