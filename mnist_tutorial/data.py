@@ -223,7 +223,10 @@ _SPLITS: dict[tuple[Path, bool, str], Split] = {}
 
 
 def normalise(pixels: torch.Tensor) -> torch.Tensor:
-    """Return uint8 pixels scaled to [0, 1] and standardised, exactly as ToTensor + Normalize do.
+    """Return uint8 pixels scaled to [0, 1] and standardised as ToTensor + Normalize do.
+
+    On a CPU the values are the same to the bit (chapter 5 checks all 256 pixel values); a GPU
+    may round the last bit differently.
 
     The result is a new float32 tensor; ``pixels`` is left as it was.
     """

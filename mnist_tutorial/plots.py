@@ -8,6 +8,7 @@ than Matplotlib's default 10 points, the size the book's pages keep legible on n
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -83,12 +84,18 @@ def show_predictions(images: torch.Tensor, predictions: Predictions, *, columns:
     return digit_grid(images, titles, columns=columns, colours=colours)
 
 
+def percent_rounded_down(probability: float) -> str:
+    """Format a probability as a percentage to one decimal, rounded down: 0.9996 reads 99.9%, not 100.0%."""
+    return f"{math.floor(1000 * probability) / 10:.1f}%"
+
+
 def show_confident_mistakes(
     images: torch.Tensor, predictions: Predictions, indices: torch.Tensor, *, columns: int = 6
 ) -> Figure:
     """Draw the mistakes at ``indices`` titled with guess, its probability and the truth."""
     titles = [
-        f"{int(predictions.predicted[i])} at {predictions.confidence[i]:.0%}, true {int(predictions.labels[i])}"
+        f"{int(predictions.predicted[i])} at {percent_rounded_down(float(predictions.confidence[i]))}, "
+        f"true {int(predictions.labels[i])}"
         for i in indices.tolist()
     ]
     return digit_grid(images[indices], titles, columns=columns, colours=[WRONG_COLOUR] * len(titles), size=1.9)
@@ -117,19 +124,29 @@ def plot_history(histories: Mapping[str, pd.DataFrame]) -> Figure:
     return figure
 
 
-def plot_comparison(histories: pd.DataFrame, groups: Mapping[str, Sequence[str]]) -> Figure:
+def plot_comparison(
+    histories: pd.DataFrame,
+    groups: Mapping[str, Sequence[str]],
+    labels: Mapping[str, Mapping[str, str]] | None = None,
+) -> Figure:
     """One panel per group of runs: validation error after each epoch, on a logarithmic scale.
 
     ``histories`` is the stacked history of :func:`compare` (with a
-    ``run`` column); ``groups`` maps a panel title to the runs it shows. The error, not the
-    accuracy, is drawn so that runs at 1 % and at 90 % error fit on one readable axis.
+    ``run`` column); ``groups`` maps a panel title to the runs it shows; ``labels`` may rename a
+    run in one panel's legend (``{title: {run: label}}``), for a run shown in several panels. The
+    error, not the accuracy, is drawn so that runs at 1 % and at 90 % error fit on one readable axis.
     """
+    labels = labels or {}
+    unknown = sorted(set(labels) - set(groups))
+    if unknown:
+        raise ValueError(f"labels name panels that groups does not have: {unknown}")
     figure = Figure(figsize=(8, 2.6 * len(groups)), layout="constrained")
     axes = figure.subplots(len(groups), 1, sharex=True, squeeze=False)[:, 0]
     for ax, (title, runs) in zip(axes, groups.items(), strict=True):
         for run, colour in zip(runs, PALETTE, strict=False):
             history = histories[histories["run"] == run]
-            ax.plot(history["epoch"], 100 * (1 - history["val_accuracy"]), "o-", color=colour, label=run)
+            label = labels.get(title, {}).get(run, run)
+            ax.plot(history["epoch"], 100 * (1 - history["val_accuracy"]), "o-", color=colour, label=label)
         ax.set(title=title, ylabel="validation error (%)", yscale="log")
         ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))

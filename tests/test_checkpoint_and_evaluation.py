@@ -152,7 +152,7 @@ def test_figures_have_the_panels_and_titles_asked_for(blobs):
     assert [ax.get_title() for ax in grid.axes] == ["0", "5 (true 1) ✗", "2"]
 
     mistakes = plots.show_confident_mistakes(images[:3], predictions, torch.tensor([1]))
-    assert mistakes.axes[0].get_title() == "5 at 100%, true 1"
+    assert mistakes.axes[0].get_title() == "5 at 100.0%, true 1"
 
     matrix = plots.plot_confusion_matrix(confusion_matrix(predictions.predicted, predictions.labels))
     assert len(matrix.axes) == 2  # the matrix and its colour bar

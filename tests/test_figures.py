@@ -196,6 +196,22 @@ def test_plot_comparison_gives_each_group_its_panel_legend_and_the_epochs_as_tic
     assert first.get_xlabel() == "" and second.get_xlabel() == "epoch"
 
 
+def test_plot_comparison_renames_a_run_in_one_panel_only_and_refuses_an_unknown_panel() -> None:
+    histories = pd.DataFrame({"epoch": [1, 2] * 2, "val_accuracy": [0.5, 0.9] * 2, "run": ["a"] * 2 + ["b"] * 2})
+    groups = {"first": ["a", "b"], "second": ["a"]}
+    first, second = plots.plot_comparison(histories, groups, labels={"second": {"a": "a, renamed"}}).axes
+    assert [text.get_text() for text in first.get_legend().get_texts()] == ["a", "b"]
+    assert [text.get_text() for text in second.get_legend().get_texts()] == ["a, renamed"]
+    with pytest.raises(ValueError, match="third"):
+        plots.plot_comparison(histories, groups, labels={"third": {"a": "x"}})
+
+
+def test_percentages_in_titles_are_rounded_down_so_that_only_certainty_reads_100() -> None:
+    assert plots.percent_rounded_down(0.9996) == "99.9%"
+    assert plots.percent_rounded_down(1.0) == "100.0%"
+    assert plots.percent_rounded_down(0.5) == "50.0%"
+
+
 def test_digit_grid_draws_every_image_on_one_scale_when_given_a_value_range() -> None:
     faint = torch.full((2, 28, 28), 50.0)
     faint[1] = 200.0
