@@ -85,8 +85,12 @@ def show_predictions(images: torch.Tensor, predictions: Predictions, *, columns:
 
 
 def percent_rounded_down(probability: float) -> str:
-    """Format a probability as a percentage to one decimal, rounded down: 0.9996 reads 99.9%, not 100.0%."""
-    return f"{math.floor(1000 * probability) / 10:.1f}%"
+    """Format a probability as a percentage to one decimal, rounded down: 0.9996 reads 99.9%, not 100.0%.
+
+    A float32 probability is first allowed its rounding (0.7 is stored as 0.69999999), so that it
+    reads 70.0%.
+    """
+    return f"{math.floor(1000 * probability + 1e-4) / 10:.1f}%"
 
 
 def show_confident_mistakes(

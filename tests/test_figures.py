@@ -144,7 +144,11 @@ def test_show_confident_mistakes_draws_the_images_at_the_indices_in_their_order(
     figure = plots.show_confident_mistakes(images, predictions, torch.tensor([2, 1, 3]))
     shown = [float(ax.images[0].get_array().mean()) for ax in figure.axes[:3]]
     assert shown == [2.0, 1.0, 3.0]
-    assert [ax.get_title() for ax in figure.axes[:3]] == ["0 at 80%, true 1", "1 at 70%, true 0", "1 at 55%, true 0"]
+    assert [ax.get_title() for ax in figure.axes[:3]] == [
+        "0 at 80.0%, true 1",
+        "1 at 70.0%, true 0",
+        "1 at 55.0%, true 0",
+    ]
     assert {ax.title.get_color() for ax in figure.axes[:3]} == {plots.WRONG_COLOUR}
     assert len(figure.axes) == 6 and not figure.axes[3].images
 
@@ -210,6 +214,7 @@ def test_percentages_in_titles_are_rounded_down_so_that_only_certainty_reads_100
     assert plots.percent_rounded_down(0.9996) == "99.9%"
     assert plots.percent_rounded_down(1.0) == "100.0%"
     assert plots.percent_rounded_down(0.5) == "50.0%"
+    assert plots.percent_rounded_down(float(torch.tensor(0.7))) == "70.0%"  # stored as 0.69999999
 
 
 def test_digit_grid_draws_every_image_on_one_scale_when_given_a_value_range() -> None:
