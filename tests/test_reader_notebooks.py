@@ -373,7 +373,7 @@ def test_a_tiny_chapter_becomes_plain_markdown(tmp_path: Path):
 def test_values_come_from_a_reference_notebook_or_a_builds_glue_file(tmp_path: Path):
     reference = nbformat.read(REPO / "tests" / "notebooks" / "04_linear_regression.ipynb", as_version=4)
     from_reference = rn.glue_of_notebook(reference)
-    assert set(from_reference) == {"fitted_slope", "fitted_intercept"}
+    assert set(from_reference) == {"fitted_slope", "fitted_intercept", "gradient_agreement", "update_agreement"}
     assert all(set(bundle) == {"text/plain"} for bundle in from_reference.values())
     # what myst-nb writes beside the executed notebook: the outputs, their MIME prefix gone
     outputs = {
