@@ -1,8 +1,8 @@
 """Train one of the book's models on MNIST with DistributedDataParallel.
 
 torchrun starts one copy of this script per process and tells each its
-rank and the world size; the same file runs on CPUs (gloo), on GPUs
-(nccl) and on several machines:
+rank and the world size; the same file is written for CPUs (gloo), GPUs
+(nccl) and several machines (the tests run it with gloo, on CPUs):
 
     torchrun --nproc-per-node 2 -m mnist_tutorial.train_ddp
     torchrun --nproc-per-node gpu -m mnist_tutorial.train_ddp --backend nccl
