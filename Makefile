@@ -63,8 +63,9 @@ $(NODE_STAMP): package.json package-lock.json
 
 # The execution cache re-runs a chapter when its code changes, but it cannot see the package,
 # the images or the pinned libraries the chapters use: when those change, every chapter runs.
-# A failed build forgets Sphinx's environment, so that the next build re-reads every chapter
-# and reports its warnings again instead of passing on an unchanged tree.
+# Sphinx renders every page afresh from the cache (about 25 s here): a partial build can leave
+# the pages it does not re-read without sphinx-codeautolink's links (its issue #181, seen here
+# after a change to _config.yml), and a fresh one reports every page's warnings each time.
 DEPENDENCIES = $(shell cat mnist_tutorial/*.py img/*.png img/*.jpg requirements.txt | sha256sum | cut -c1-16)
 
 # The chapters are executed into the cache first (book/_ext/execute_chapters.py: side by side where
@@ -73,9 +74,10 @@ DEPENDENCIES = $(shell cat mnist_tutorial/*.py img/*.png img/*.jpg requirements.
 book: $(STAMP) $(NODE_STAMP)  ## build the HTML book into _build/html (executes chapters whose code changed)
 	@if [ "$$(cat $(BUILD)/.dependencies 2>/dev/null)" != "$(DEPENDENCIES)" ]; then \
 		echo "mnist_tutorial, img/ or requirements.txt changed: every chapter runs again"; \
-		rm -rf $(BUILD)/.jupyter_cache $(BUILD)/.doctrees; fi
+		rm -rf $(BUILD)/.jupyter_cache; fi
 	$(SPIN) $(BIN)/python book/_ext/execute_chapters.py $(EXECUTE_ARGS)
-	$(SPIN) $(BIN)/jupyter-book build . -W --keep-going --builder html || { rm -rf $(BUILD)/.doctrees; exit 1; }
+	rm -rf $(BUILD)/.doctrees
+	$(SPIN) $(BIN)/jupyter-book build . -W --keep-going --builder html
 	echo $(DEPENDENCIES) > $(BUILD)/.dependencies
 
 book-clean:  ## forget the built book and the execution cache
