@@ -95,6 +95,7 @@ pdf: book  ## the whole book as one PDF (XeLaTeX: bash .ci/install-tex.sh), offe
 	@command -v xelatex >/dev/null && command -v latexmk >/dev/null && command -v xindy >/dev/null || \
 		{ echo "make pdf needs XeLaTeX, latexmk and xindy: bash .ci/install-tex.sh" >&2; exit 1; }
 	$(SPIN) $(BIN)/jupyter-book build . -W --keep-going --builder pdflatex
+	rm -rf $(BUILD)/.doctrees  # afresh, as in `make book`
 	BOOK_PDF=$(BOOK_PDF) $(SPIN) $(BIN)/jupyter-book build . -W --keep-going --builder html
 
 # After `make book`, whose execution cache the builder uses (a chapter missing from it runs first).
