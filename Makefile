@@ -28,7 +28,7 @@ help:  ## list the targets
 
 # requirements-dev.txt includes requirements.txt (what readers need) and adds the developers' tools.
 # TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu installs PyTorch's CPU-only build of the pinned
-# pair first (an environment of about 900 MiB instead of 5,600 MiB: benchmarks/README.md); the pins then keep it,
+# pair first (PyTorch's own environment: about 900 MiB instead of 5,600 MiB, benchmarks/README.md); the pins then keep it,
 # since 2.14.1+cpu satisfies ==2.14.1.
 TORCH_PINS := $(shell grep -E '^(torch|torchvision)==' requirements.txt | cut -d' ' -f1)
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
