@@ -45,14 +45,14 @@ DOWNLOAD_SECONDS = 300.0
 
 @dataclass(frozen=True)
 class RawFile:
-    """One of the four original MNIST files, with its published size and md5."""
+    """One of the four original MNIST files, unpacked, with its known size and md5."""
 
     name: str
     size: int
     md5: str
 
 
-#: The four files of MNIST as published, with their sizes in bytes and md5 checksums.
+#: The four MNIST files as unpacked from their archives, with their sizes in bytes and md5 checksums.
 RAW_FILES = (
     RawFile("train-images-idx3-ubyte", 47_040_016, "6bbc9ace898e44ae57da46a324031adb"),
     RawFile("train-labels-idx1-ubyte", 60_008, "a25bea736e30d166cdddb491f175f624"),
@@ -69,7 +69,7 @@ class Batches(Iterable[tuple[torch.Tensor, torch.Tensor]], Sized, Protocol):
 
 
 class MNISTDataError(RuntimeError):
-    """The MNIST files are missing, unreadable or not the published ones."""
+    """The MNIST files are missing, unreadable or not the original ones."""
 
 
 def raw_folder(root: str | os.PathLike[str] | None = None) -> Path:
