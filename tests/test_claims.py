@@ -66,3 +66,18 @@ def test_every_guard_the_table_names_exists(chapter: str, claim: str, guards: li
 def test_a_guard_that_does_not_exist_is_reported():
     assert "no_such_name" not in glued_names("07_training")
     assert not any("no such check" in line for line in assert_lines("07_training"))
+
+
+@pytest.mark.parametrize("chapter", [path.stem for path in references.chapters()])
+def test_errors_are_shown_by_cells_that_catch_them(chapter: str):
+    notebook = jupytext.read(references.BOOK / f"{chapter}.md")
+    tagged = [cell.source[:60] for cell in notebook.cells if "raises-exception" in cell.metadata.get("tags", [])]
+    assert not tagged, f"{chapter}: cells tagged raises-exception: {tagged}"
+    reference = json.loads((references.REFERENCES / f"{chapter}.ipynb").read_text())
+    errors = [
+        output.get("ename")
+        for cell in reference["cells"]
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "error"
+    ]
+    assert not errors, f"{chapter}: the reference holds uncaught errors {errors}"
