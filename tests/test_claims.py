@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import jupytext
+import nbformat
 import pytest
 
 from tests import references
@@ -30,21 +31,29 @@ def rows() -> list[tuple[str, str, list[tuple[str, str]]]]:
     return found
 
 
+def reference_outputs(chapter: str) -> list[dict]:
+    """Every output of a chapter's executed reference notebook."""
+    notebook = json.loads((references.REFERENCES / f"{chapter}.ipynb").read_text())
+    return [output for cell in notebook["cells"] for output in cell.get("outputs", [])]
+
+
+def chapter_cells(chapter: str) -> list[nbformat.NotebookNode]:
+    """The cells of a chapter's MyST source."""
+    return jupytext.read(references.BOOK / f"{chapter}.md").cells
+
+
 def glued_names(chapter: str) -> set[str]:
     """The names glued in a chapter's executed reference notebook."""
-    notebook = json.loads((references.REFERENCES / f"{chapter}.ipynb").read_text())
     return {
         output["metadata"]["scrapbook"]["name"]
-        for cell in notebook["cells"]
-        for output in cell.get("outputs", [])
+        for output in reference_outputs(chapter)
         if "scrapbook" in output.get("metadata", {})
     }
 
 
 def assert_lines(chapter: str) -> list[str]:
     """Every ``assert`` statement line in the chapter's code cells."""
-    notebook = jupytext.read(references.BOOK / f"{chapter}.md")
-    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    code = "\n".join(cell.source for cell in chapter_cells(chapter) if cell.cell_type == "code")
     return [line.strip() for line in code.splitlines() if line.strip().startswith("assert ")]
 
 
@@ -70,14 +79,8 @@ def test_a_guard_that_does_not_exist_is_reported():
 
 @pytest.mark.parametrize("chapter", [path.stem for path in references.chapters()])
 def test_errors_are_shown_by_cells_that_catch_them(chapter: str):
-    notebook = jupytext.read(references.BOOK / f"{chapter}.md")
-    tagged = [cell.source[:60] for cell in notebook.cells if "raises-exception" in cell.metadata.get("tags", [])]
+    cells = chapter_cells(chapter)
+    tagged = [cell.source[:60] for cell in cells if "raises-exception" in cell.metadata.get("tags", [])]
     assert not tagged, f"{chapter}: cells tagged raises-exception: {tagged}"
-    reference = json.loads((references.REFERENCES / f"{chapter}.ipynb").read_text())
-    errors = [
-        output.get("ename")
-        for cell in reference["cells"]
-        for output in cell.get("outputs", [])
-        if output.get("output_type") == "error"
-    ]
+    errors = [output.get("ename") for output in reference_outputs(chapter) if output.get("output_type") == "error"]
     assert not errors, f"{chapter}: the reference holds uncaught errors {errors}"
